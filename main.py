@@ -31,6 +31,7 @@ from mlp import (
     load_embeddings,
     resolve_device,
     run_mlp,
+    short_reason,
     visualize_activation_functions,
     visualize_configs,
     visualize_epochs,
@@ -334,6 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class OutputFolderError(OSError):
+    """The plots folder cannot be written."""
+
+
 def _check_writable(folder: Path) -> None:
     """Fail before any training if the plots folder cannot be written."""
     try:
@@ -341,7 +346,7 @@ def _check_writable(folder: Path) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
-        raise PermissionError(
+        raise OutputFolderError(
             f"cannot write to the plots folder {folder} ({error.strerror}); "
             f"choose another with --plots-dir"
         ) from None
@@ -365,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         progress=sys.stderr.isatty(),
     )
     results_path = args.plots_dir / "results.json"
+    kept = ""  # once training has started, every failure says where the finished results are
     try:
         _check_writable(args.plots_dir)
         resolve_device(args.device)
@@ -379,22 +385,22 @@ def main(argv: list[str] | None = None) -> int:
               f"{embeddings.name} features, ready in {time.perf_counter() - start:.1f} s",
               flush=True)
         sweeps = SWEEPS if args.sweep == "all" else (args.sweep,)
+        kept = f" (finished configurations are kept in {results_path})"
         for sweep in sweeps:
             EXPLORERS[sweep](*datasets, embeddings, options)
         if args.sweep == "all":
             visualize_activation_functions(args.plots_dir / "activation_functions.png")
-    except PermissionError as error:
+    except OutputFolderError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNWRITABLE
     except (DataError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}{kept}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"interrupted: finished configurations are kept in {results_path}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:
-        print(f"error: {type(error).__name__}: {error} "
-              f"(finished configurations are kept in {results_path})", file=sys.stderr)
+        print(f"error: {type(error).__name__}: {short_reason(error)}{kept}", file=sys.stderr)
         return EXIT_FAILED
     print()
     print(options.results.markdown())

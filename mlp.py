@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import math
 import os
+import pickle
 import random
 import re
 import socket
@@ -35,7 +36,8 @@ from tqdm import tqdm
 
 HUB_DATASET = "stanfordnlp/imdb"
 DATA_ENV = "HW3_DATA"
-CACHE_DIR = Path(__file__).resolve().parent / "data" / "cache"
+CACHE_ENV = "HW3_CACHE"
+CACHE_DIR = Path(os.environ.get(CACHE_ENV) or Path(__file__).resolve().parent / "data" / "cache")
 # Bump whenever tokenize() changes, so cached features made by the old tokenizer are not reused.
 TOKENIZER_VERSION = 1
 EVAL_BATCH_SIZE = 2048
@@ -48,6 +50,14 @@ class DataError(ValueError):
 def say(message: str) -> None:
     """Print one status line to stderr without breaking an active progress bar."""
     tqdm.write(message, file=sys.stderr)
+
+
+def short_reason(error: BaseException) -> str:
+    """The gist of an error on one line, for messages that wrap it (torch's run to pages)."""
+    if isinstance(error, pickle.UnpicklingError):  # torch.load(weights_only=True) refused it
+        return "not a tensors-only file written by torch.save"
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
@@ -77,6 +87,8 @@ ACCEPTED_LAYOUTS = (
     "train-*.parquet ...), or an aclImdb folder (train/pos/*.txt, train/neg/*.txt, test/...)"
 )
 STRING_LABELS = {"neg": 0, "pos": 1}
+# Label strings accepted besides neg/pos: JSON files often quote the numbers.
+LABEL_TEXTS = {**STRING_LABELS, "0": 0, "1": 1}
 
 
 def _split_files(folder: Path, split: str) -> tuple[str, list[str]] | None:
@@ -108,6 +120,7 @@ def _load_source(source: str | None):
     import datasets  # heavy import, only needed here
 
     datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()  # our DataError says it in one line; no log echo
     if source is None:
         if not _hub_reachable():
             raise DataError(
@@ -130,11 +143,11 @@ def _load_source(source: str | None):
 
     tables = {split: _split_files(folder, split) for split in ("train", "test")}
     if all(tables.values()):
-        data_files = {split: files for split, (_, files) in tables.items()}
-        builders = {builder for builder, _ in tables.values()}
-        if len(builders) > 1:
-            raise DataError(f"train and test in {folder} have different formats; use one")
-        return datasets.load_dataset(builders.pop(), data_files=data_files)
+        # One split at a time: loaded together, datasets casts test to train's columns and
+        # types, so a missing column becomes a cast error and int labels become strings.
+        return datasets.DatasetDict(
+            {split: _load_table_split(*table) for split, table in tables.items()}
+        )
 
     splits = ("train", "test")
     if all((folder / split / label).is_dir() for split in splits for label in STRING_LABELS):
@@ -142,6 +155,19 @@ def _load_source(source: str | None):
             {split: _load_aclimdb_split(folder / split) for split in ("train", "test")}
         )
     raise DataError(f"no train/test data found in {folder}; expected {ACCEPTED_LAYOUTS}")
+
+
+def _load_table_split(builder: str, files: list[str]):
+    """Read one split's table files; a file the parser rejects becomes a DataError naming it."""
+    import datasets
+
+    try:
+        return datasets.load_dataset(builder, data_files=files, split="train")
+    except Exception as error:  # pyarrow/pandas parser errors have no common base class
+        reason = short_reason(error.__cause__ or error)  # the datasets wrapper says nothing
+        raise DataError(
+            f"cannot read {', '.join(files)} as {builder} ({reason}); fix or replace the file"
+        ) from None
 
 
 def _load_aclimdb_split(folder: Path):
@@ -159,14 +185,16 @@ def _load_aclimdb_split(folder: Path):
 
 
 def _normalise_labels(labels: Sequence, where: str) -> list[int]:
-    """Map labels to 0/1: ints 0/1 stay, strings pos/neg (any case) map, anything else fails."""
+    """Map labels to 0/1: numbers 0/1 stay, strings pos/neg (any case) or "0"/"1" map, anything
+    else fails. Floats are allowed because one missing value makes pandas read a column as float.
+    """
     normalised = []
     for label in labels:
         if isinstance(label, str):
-            value = STRING_LABELS.get(label.strip().lower())
+            value = LABEL_TEXTS.get(label.strip().lower())
         else:
-            is_int = isinstance(label, int | np.integer) and not isinstance(label, bool)
-            value = int(label) if is_int and label in (0, 1) else None
+            is_number = isinstance(label, int | float | np.number) and not isinstance(label, bool)
+            value = int(label) if is_number and label in (0, 1) else None
         if value is None:
             raise DataError(
                 f"{where}: label {label!r} is not 0/1 or 'neg'/'pos'; fix the label column"
@@ -259,8 +287,16 @@ class WordVectors:
 def _read_text_vectors(path: Path) -> WordVectors:
     """Read a GloVe/word2vec text file: 'word v1 ... vd' per line, optional 'count dim' header."""
     words, rows, dim = [], [], None
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
+    # Bytes, decoded per line, so that a binary file (word2vec .bin) is reported at its line.
+    with open(path, "rb") as lines:
+        for number, raw_line in enumerate(lines, start=1):
+            try:
+                line = raw_line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataError(
+                    f"{path}, line {number}: not UTF-8 text; pass a GloVe/word2vec text file, "
+                    f"not a binary one"
+                ) from None
             parts = line.rstrip("\n").rstrip().split(" ")
             if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
                 dim = int(parts[1])  # word2vec header: count dim
@@ -283,7 +319,12 @@ def _read_text_vectors(path: Path) -> WordVectors:
             words.append(parts[0])
     if not rows:
         raise DataError(f"{path} holds no word vectors")
-    return WordVectors(words, np.stack(rows), name=str(path))
+    vectors = np.stack(rows)
+    finite = np.isfinite(vectors).all(axis=1)
+    if not finite.all():  # "nan" and "inf" parse as numbers but would make NaN features
+        word = words[int(np.argmin(finite))]
+        raise DataError(f"{path}: the vector of {word!r} holds nan or inf; fix or remove that line")
+    return WordVectors(words, vectors, name=str(path))
 
 
 def load_embeddings(source: str | os.PathLike | None = None) -> WordVectors:
@@ -366,7 +407,8 @@ def _load_cached_features(path: Path, key: str) -> TensorDataset | None:
         if cached["key"] != key or cached["checksum"] != _tensor_checksum(features, labels):
             raise ValueError("checksum or key mismatch")
     except Exception as error:  # a torn or foreign file is rebuilt, never trusted
-        say(f"warning: feature cache {path} is corrupt or stale ({error}); rebuilding it")
+        say(f"warning: feature cache {path} is corrupt or stale ({short_reason(error)}); "
+            f"rebuilding it")
         return None
     return TensorDataset(features, labels)
 
@@ -399,6 +441,11 @@ def create_tensor_dataset(
     flat_ids = np.fromiter(itertools.chain.from_iterable(token_ids), dtype=np.int64,
                            count=int(counts.sum()))
     known = counts > 0
+    if not known.any():
+        raise DataError(
+            f"none of the {len(known)} reviews has a word in the vocabulary of {embeddings!r}; "
+            f"check the text column and the word vectors"
+        )
     offsets = np.concatenate(([0], np.cumsum(counts[known])[:-1]))
     features = F.embedding_bag(
         torch.from_numpy(flat_ids),
@@ -552,9 +599,8 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> nn.Module:
         state = torch.load(path, map_location=_model_device(model), weights_only=True)
         model.load_state_dict(state)
     except Exception as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(
-            f"checkpoint {path} cannot be loaded ({reason[:120]}); delete it and train again"
+            f"checkpoint {path} cannot be loaded ({short_reason(error)}); delete it and train again"
         ) from None
     return model
 
@@ -573,7 +619,7 @@ def train(
 
     Train loss and accuracy are means over the epoch's examples as the weights changed. The model
     ends with the weights of the epoch with the best dev accuracy (also written to save_path).
-    If the training loss becomes non-finite, training stops and the lists end at the last
+    If the training or dev loss becomes non-finite, training stops and the lists end at the last
     finished epoch.
     """
     device = _model_device(model)
@@ -600,6 +646,10 @@ def train(
             count += len(labels)
         else:
             dev_loss, dev_acc = evaluate(model, dev_dataloader)
+            # The epoch's last step can break the weights after its (finite) loss was taken.
+            if not math.isfinite(dev_loss):
+                say(f"dev loss became {dev_loss} in epoch {epoch}; stopping this run")
+                break
             train_losses.append(loss_sum / count)
             train_accs.append(correct / count)
             dev_losses.append(dev_loss)
@@ -609,7 +659,7 @@ def train(
                 best_dev_acc = dev_acc
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             continue
-        break  # the inner loop stopped on a non-finite loss
+        break  # a non-finite train or dev loss stopped the epoch
 
     if best_state is not None:
         model.load_state_dict(best_state)
@@ -655,6 +705,8 @@ def run_mlp(config: dict, embeddings, dev_dataset, train_dataset, test_dataset) 
 
 def _plot_runs(ax, runs: Sequence, label: str) -> None:
     """Plot one curve against epochs 1..N; runs of several seeds give a mean and ±1 std band."""
+    if len(runs) == 0:  # a configuration that diverged in epoch 1: a legend entry, no points
+        runs = [[]]
     if not isinstance(runs[0], Sequence | np.ndarray):
         runs = [runs]
     shortest = min(map(len, runs))  # a diverged seed ends early: average what all seeds have

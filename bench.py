@@ -1,0 +1,202 @@
+"""Benchmark this project's featurisation and training against the straightforward paths.
+
+    python bench.py                 # full homework data, about 4 minutes on 2 cores
+    python bench.py --quick         # a few hundred reviews, seconds: checks that it all runs
+
+Every row is measured in the same run on the same machine; the ratios are what the README
+quotes. Writes bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from mlp import (
+    CACHE_ENV,
+    DATA_ENV,
+    SentimentClassifier,
+    create_dataloader,
+    create_tensor_dataset,
+    featurize,
+    load_data_mlp,
+    load_embeddings,
+    set_seed,
+    tokenize,
+    train,
+)
+
+STRUCTURES = {"None": ([], 0.025), "512": ([512], 0.02), "512 -> 512": ([512, 512], 0.01),
+              "512 -> 512 -> 512": ([512, 512, 512], 0.001)}
+
+
+def median_seconds(work: Callable[[], object], repeats: int) -> float:
+    """Median wall time of repeats calls of work()."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_features(splits: tuple[dict, ...], embeddings, sample: int, repeats: int) -> dict:
+    """Per-review featurize() vs create_tensor_dataset, then cold and warm featurisation."""
+    reviews = {key: values[:sample] for key, values in splits[0].items()}
+    per_review = median_seconds(lambda: [featurize(t, embeddings) for t in reviews["text"]],
+                                repeats)
+    vectorised = median_seconds(
+        lambda: create_tensor_dataset(reviews, embeddings, cache_dir=None, progress=False),
+        repeats,
+    )
+    tokens = [token for text in (t for s in splits for t in s["text"]) for token in tokenize(text)]
+    coverage = sum(token in embeddings for token in tokens) / len(tokens)
+
+    cache = Path(tempfile.mkdtemp(prefix="hw3-bench-cache-"))
+    try:
+        def featurise_all() -> list:
+            return [create_tensor_dataset(s, embeddings, cache_dir=cache, progress=False)
+                    for s in splits]
+
+        def cold() -> list:
+            shutil.rmtree(cache, ignore_errors=True)
+            return featurise_all()
+
+        cold_seconds = median_seconds(cold, repeats)
+        warm_seconds = median_seconds(featurise_all, repeats)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return {
+        "sample_reviews": len(reviews["text"]),
+        "featurize_loop_s": per_review,
+        "create_tensor_dataset_s": vectorised,
+        "featurize_speedup": per_review / vectorised,
+        "reviews": sum(len(s["text"]) for s in splits),
+        "cold_s": cold_seconds,
+        "warm_s": warm_seconds,
+        "tokens": len(tokens),
+        "vocabulary_coverage": coverage,
+    }
+
+
+def _train_once(datasets: list, dims: list[int], lr: float, epochs: int, loaders) -> dict:
+    """Train one structure (Sigmoid, batch 64) with the given loader factory."""
+    set_seed(0)
+    model = SentimentClassifier(datasets[0].tensors[0].shape[1], 2, dims, "Sigmoid")
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    train_loader, dev_loader = loaders(datasets[1], datasets[0])
+    start = time.perf_counter()
+    _, _, _, dev_accs = train(model, optimizer, train_loader, dev_loader, epochs, progress=False)
+    return {"seconds": time.perf_counter() - start, "best_dev_acc": max(dev_accs)}
+
+
+def bench_training(datasets: list, epochs: int) -> dict:
+    """Each structure for `epochs` epochs: this project's loaders vs a default DataLoader."""
+    def project(train_set, dev_set):
+        return create_dataloader(train_set, 64, seed=0), create_dataloader(dev_set, 2048, False)
+
+    def straightforward(train_set, dev_set):
+        return (DataLoader(train_set, batch_size=64, shuffle=True),
+                DataLoader(dev_set, batch_size=64))
+
+    rows = {}
+    for name, (dims, lr) in STRUCTURES.items():
+        ours = _train_once(datasets, dims, lr, epochs, project)
+        baseline = _train_once(datasets, dims, lr, epochs, straightforward)
+        rows[name] = {"project": ours, "straightforward": baseline,
+                      "speedup": baseline["seconds"] / ours["seconds"]}
+    return rows
+
+
+def bench_main(data: str | None, quick: bool) -> dict:
+    """python main.py end to end in a subprocess, with a cold feature cache."""
+    with tempfile.TemporaryDirectory(prefix="hw3-bench-") as scratch:
+        env = {**os.environ, CACHE_ENV: str(Path(scratch) / "cache")}
+        if data:
+            env[DATA_ENV] = data
+        command = [sys.executable, "main.py", "--plots-dir", str(Path(scratch) / "plots")]
+        command += ["--quick"] if quick else []
+        start = time.perf_counter()
+        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
+                       cwd=Path(__file__).resolve().parent)
+        seconds = time.perf_counter() - start
+    # ru_maxrss of waited-for children, in KiB on Linux; main.py is the only child so far.
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"command": " ".join(["python", "main.py", *command[4:]]), "seconds": seconds,
+            "peak_rss_gib": peak_kib / 2**20}
+
+
+def print_table(report: dict) -> None:
+    """The report as a Markdown table."""
+    features, main_run = report["features"], report["main"]
+    print(f"\n{report['machine']}\n")
+    print("| what | this project | straightforward | ratio |")
+    print("| --- | --- | --- | --- |")
+    print(f"| featurise {features['sample_reviews']} reviews: create_tensor_dataset vs "
+          f"featurize per review | {features['create_tensor_dataset_s']:.2f} s "
+          f"| {features['featurize_loop_s']:.2f} s | {features['featurize_speedup']:.1f}x |")
+    print(f"| featurise all {features['reviews']} reviews, cold cache "
+          f"| {features['cold_s']:.2f} s | | |")
+    print(f"| the same, warm cache | {features['warm_s']:.3f} s | | |")
+    for name, row in report["training"].items():
+        accs = row["project"]["best_dev_acc"], row["straightforward"]["best_dev_acc"]
+        print(f"| {report['epochs']} epochs of {name} (best dev acc {accs[0]:.4f} vs "
+              f"{accs[1]:.4f}) "
+              f"| {row['project']['seconds']:.1f} s | {row['straightforward']['seconds']:.1f} s "
+              f"| {row['speedup']:.1f}x |")
+    print(f"| `{main_run['command']}`, cold cache | {main_run['seconds']:.1f} s, peak RSS "
+          f"{main_run['peak_rss_gib']:.2f} GiB | | |")
+    print(f"\nvocabulary coverage: {features['vocabulary_coverage']:.2%} of "
+          f"{features['tokens']} IMDB tokens are GloVe words")
+
+
+def main() -> None:
+    """Run every measurement, print the table and write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data", default=None,
+                        help=f"IMDB folder (default: ${DATA_ENV}, else the Hub)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the short figures")
+    parser.add_argument("--quick", action="store_true",
+                        help="300 reviews per split, 2 epochs, 1 repeat, main.py --quick")
+    parser.add_argument("--json", type=Path, default=Path("bench.json"), help="output file")
+    args = parser.parse_args()
+
+    # main.py first: ru_maxrss of children must not include anything else this script starts.
+    main_run = bench_main(args.data, args.quick)
+    sizes = (300, 300, 300) if args.quick else (5000, 20000, 10000)
+    splits = load_data_mlp(args.data, dev_size=sizes[0], train_size=sizes[1], test_size=sizes[2])
+    embeddings = load_embeddings()
+    repeats, epochs = (1, 2) if args.quick else (args.repeats, 20)
+    features = bench_features(splits, embeddings, sample=min(5000, sizes[0]), repeats=repeats)
+    datasets = [create_tensor_dataset(s, embeddings, cache_dir=None, progress=False)
+                for s in splits]
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} "
+                   f"torch threads, torch {torch.__version__}, Python {platform.python_version()}",
+        "epochs": epochs,
+        "features": features,
+        "training": bench_training(datasets, epochs),
+        "main": main_run,
+    }
+    args.json.write_text(json.dumps(report, indent=1) + "\n")
+    print_table(report)
+    print(f"\nwritten {args.json}")
+
+
+if __name__ == "__main__":
+    main()
