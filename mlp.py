@@ -16,7 +16,7 @@ import re
 import socket
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -25,13 +25,7 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure  # the object API draws to files without a GUI backend
 from torch import nn
-from torch.utils.data import (
-    BatchSampler,
-    DataLoader,
-    RandomSampler,
-    SequentialSampler,
-    TensorDataset,
-)
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 from tqdm import tqdm
 
 HUB_DATASET = "stanfordnlp/imdb"
@@ -464,6 +458,23 @@ def create_tensor_dataset(
     return TensorDataset(features, labels)
 
 
+class BatchIndices(Sampler[torch.Tensor]):
+    """One epoch of batches as index tensors: a (seeded) permutation cut into batch_size pieces."""
+
+    def __init__(self, size: int, batch_size: int, generator: torch.Generator | None) -> None:
+        self.size, self.batch_size, self.generator = size, batch_size, generator
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        if self.generator is None:
+            order = torch.arange(self.size)
+        else:
+            order = torch.randperm(self.size, generator=self.generator)
+        return iter(order.split(self.batch_size))
+
+    def __len__(self) -> int:
+        return math.ceil(self.size / self.batch_size)
+
+
 def create_dataloader(
     dataset: TensorDataset, batch_size: int, shuffle: bool = True, *, seed: int | None = None
 ) -> DataLoader:
@@ -474,14 +485,13 @@ def create_dataloader(
     """
     if batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    generator = None
     if shuffle:
         if seed is None:
             seed = int(torch.randint(2**62, ()).item())
-        order = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
-    else:
-        order = SequentialSampler(dataset)
-    # batch_size=None: each sampled list of indices goes to dataset[indices] in one piece.
-    return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False),
+        generator = torch.Generator().manual_seed(seed)
+    # batch_size=None: each sampled index tensor goes to dataset[indices] in one piece.
+    return DataLoader(dataset, sampler=BatchIndices(len(dataset), batch_size, generator),
                       batch_size=None)
 
 
@@ -689,7 +699,9 @@ def run_mlp(config: dict, embeddings, dev_dataset, train_dataset, test_dataset) 
     model = SentimentClassifier(
         embeddings.vector_size, 2, list(config["hidden_dims"]), config["activation"]
     ).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"])
+    # The fused kernel updates all parameters in one call: same Adam, less per-step overhead.
+    optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"],
+                                 fused=device.type in ("cpu", "cuda"))
     train_loader = create_dataloader(_move(train_dataset, device), config["batch_size"], seed=seed)
     dev_loader = create_dataloader(_move(dev_dataset, device), EVAL_BATCH_SIZE, shuffle=False)
     test_loader = create_dataloader(_move(test_dataset, device), EVAL_BATCH_SIZE, shuffle=False)
