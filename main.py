@@ -8,19 +8,27 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
 import math
+import multiprocessing
+import multiprocessing.pool
 import os
 import platform
 import shlex
+import signal
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
+from tqdm import tqdm
 
 from mlp import (
     DATA_ENV,
@@ -52,6 +60,8 @@ class SweepOptions:
     plots_dir: Path = Path("plots")
     progress: bool = True
     results: ResultsLog | None = field(default=None, repr=False)
+    # Worker processes made by worker_pool() for the same datasets; None trains in this process.
+    pool: multiprocessing.pool.Pool | None = field(default=None, repr=False)
 
     def results_log(self) -> ResultsLog:
         """The results log shared by the sweeps of this run (created on first use)."""
@@ -104,9 +114,9 @@ class ResultsLog:
         self.data["sweeps"][sweep]["configs"].append(result)
         self._write()
 
-    def finish(self, sweep: str) -> None:
-        """Mark a sweep as complete."""
-        self.data["sweeps"][sweep]["complete"] = True
+    def finish(self, sweep: str, results: list[dict]) -> None:
+        """Mark a sweep as complete, its configurations in the sweep's order."""
+        self.data["sweeps"][sweep].update(complete=True, configs=results)
         self._write()
 
     def _write(self) -> None:
@@ -146,34 +156,36 @@ class ResultsLog:
         return "\n".join(lines)
 
 
-def _train_config(config: dict, datasets: tuple, embeddings, options: SweepOptions) -> dict:
-    """Train one configuration with every seed; return its results."""
-    runs = []
-    for seed in options.seeds:
-        start = time.perf_counter()
-        run_config = {**config, "num_epochs": options.epochs, "seed": seed,
-                      "device": options.device, "progress": options.progress}
-        train_losses, train_accs, dev_losses, dev_accs, test_loss, test_acc = run_mlp(
-            run_config, embeddings, *datasets
-        )
-        finished = len(train_losses)
-        diverged = finished < options.epochs
-        best_epoch = max(range(finished), key=dev_accs.__getitem__) + 1 if finished else None
-        runs.append({
-            "seed": seed,
-            "train_losses": train_losses,
-            "train_accs": train_accs,
-            "dev_losses": dev_losses,
-            "dev_accs": dev_accs,
-            "best_epoch": best_epoch,
-            "best_dev_acc": dev_accs[best_epoch - 1] if finished else None,
-            "test_loss": test_loss if math.isfinite(test_loss) else None,
-            "test_acc": test_acc if math.isfinite(test_acc) else None,
-            "diverged": diverged,
-            "diverged_epoch": finished + 1 if diverged else None,
-            "seconds": time.perf_counter() - start,
-        })
+def _train_run(config: dict, seed: int, datasets: tuple, embeddings, epochs: int, device: str,
+               progress: bool) -> dict:
+    """Train one configuration with one seed; return its per-epoch and final numbers."""
+    start = time.perf_counter()
+    run_config = {**config, "num_epochs": epochs, "seed": seed, "device": device,
+                  "progress": progress}
+    train_losses, train_accs, dev_losses, dev_accs, test_loss, test_acc = run_mlp(
+        run_config, embeddings, *datasets
+    )
+    finished = len(train_losses)
+    diverged = finished < epochs
+    best_epoch = max(range(finished), key=dev_accs.__getitem__) + 1 if finished else None
+    return {
+        "seed": seed,
+        "train_losses": train_losses,
+        "train_accs": train_accs,
+        "dev_losses": dev_losses,
+        "dev_accs": dev_accs,
+        "best_epoch": best_epoch,
+        "best_dev_acc": dev_accs[best_epoch - 1] if finished else None,
+        "test_loss": test_loss if math.isfinite(test_loss) else None,
+        "test_acc": test_acc if math.isfinite(test_acc) else None,
+        "diverged": diverged,
+        "diverged_epoch": finished + 1 if diverged else None,
+        "seconds": time.perf_counter() - start,
+    }
 
+
+def _summarise(config: dict, runs: list[dict]) -> dict:
+    """A configuration's runs (one per seed) with mean ± std of the headline numbers."""
     def stat(key: str) -> dict | None:
         values = [run[key] for run in runs if run[key] is not None]
         return _mean_std(values) if values else None
@@ -190,6 +202,42 @@ def _train_config(config: dict, datasets: tuple, embeddings, options: SweepOptio
     }
 
 
+# Worker processes train several runs side by side: at batch 64 one run cannot keep two cores
+# busy (per-step overhead and small matrix products), so one run per core is faster overall.
+_worker_data: tuple = ()
+
+
+def _init_worker(datasets: tuple, embed_dim: int) -> None:
+    """Keep the datasets for every run of this worker; train on one thread."""
+    global _worker_data
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    torch.set_num_threads(1)  # the workers are the parallelism: one core each
+    # tqdm's default lock is an inter-process semaphore, which a terminated worker (Ctrl-C) would
+    # leave registered; workers draw no bars, so a thread lock does.
+    tqdm.set_lock(threading.RLock())
+    # run_mlp reads only vector_size from the embeddings: no need to ship 400,000 words.
+    _worker_data = (datasets, SimpleNamespace(vector_size=embed_dim))
+
+
+def _train_run_in_worker(job: tuple) -> tuple[int, dict]:
+    """_train_run for one (index, config, seed, epochs, device) job, in a worker process."""
+    index, config, seed, epochs, device = job
+    datasets, embeddings = _worker_data
+    return index, _train_run(config, seed, datasets, embeddings, epochs, device, progress=False)
+
+
+def worker_pool(workers: int, datasets: tuple, embed_dim: int) -> multiprocessing.pool.Pool:
+    """Processes that train runs on these datasets (use as a context manager)."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process that runs torch threads
+    return context.Pool(workers, initializer=_init_worker, initargs=(datasets, embed_dim))
+
+
+def _weight_count(config: dict) -> int:
+    """Multiply-adds per example of a configuration's linear layers (GloVe 50d input)."""
+    sizes = [50, *config["hidden_dims"], 2]
+    return sum(n_in * n_out for n_in, n_out in itertools.pairwise(sizes))
+
+
 def _run_sweep(sweep: str, configs: list[dict], datasets: tuple, embeddings,
                options: SweepOptions) -> list[dict]:
     """Train every configuration, recording each in the results log as soon as it finishes."""
@@ -197,14 +245,29 @@ def _run_sweep(sweep: str, configs: list[dict], datasets: tuple, embeddings,
     dev, train, test = datasets
     log.start(sweep, {"epochs": options.epochs, "seeds": list(options.seeds),
                       "sizes": [len(dev), len(train), len(test)], "device": options.device})
-    results = []
-    for config in configs:
-        result = _train_config(config, datasets, embeddings, options)
+    jobs = [(index, config, seed, options.epochs, options.device)
+            for index, config in enumerate(configs) for seed in options.seeds]
+    if options.pool is not None:
+        # Largest models first, so that a sweep never ends with one worker alone on a big run.
+        jobs.sort(key=lambda job: -_weight_count(job[1]))
+        finished = options.pool.imap_unordered(_train_run_in_worker, jobs)
+    else:
+        finished = ((index, _train_run(config, seed, datasets, embeddings, epochs, device,
+                                       options.progress))
+                    for index, config, seed, epochs, device in jobs)
+    runs_by_config = [[] for _ in configs]
+    results = [None] * len(configs)
+    for index, run in finished:
+        runs = runs_by_config[index]
+        runs.append(run)
+        if len(runs) < len(options.seeds):
+            continue
+        runs.sort(key=lambda run: run["seed"])
+        result = results[index] = _summarise(configs[index], runs)
         log.add(sweep, result)
-        results.append(result)
-        print(f"{sweep:>14} | {config['name']:<18} | best dev acc {_fmt(result['best_dev_acc'])} "
+        print(f"{sweep:>14} | {result['name']:<18} | best dev acc {_fmt(result['best_dev_acc'])} "
               f"| test acc {_fmt(result['test_acc'])} | {result['seconds']:.1f} s", flush=True)
-    log.finish(sweep)
+    log.finish(sweep, results)
     return results
 
 
@@ -330,13 +393,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-size", type=_positive_int, default=10000, help="test reviews")
     parser.add_argument("--limit", type=_positive_int, default=None,
                         help="cap every split at this many reviews, for quick trials")
+    parser.add_argument("--workers", type=_positive_int, default=None,
+                        help="runs trained side by side in worker processes (default: one per "
+                             "CPU core when training on the CPU, else 1)")
     parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: --limit {QUICK_LIMIT} and {QUICK_EPOCHS} epochs")
+                        help=f"smoke run: --limit {QUICK_LIMIT}, {QUICK_EPOCHS} epochs, 1 worker")
     return parser
 
 
 class OutputFolderError(OSError):
     """The plots folder cannot be written."""
+
+
+def _usable_cpus() -> int:
+    """CPU cores this process may run on (the affinity mask, where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _check_writable(folder: Path) -> None:
@@ -357,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.quick:
         args.epochs, args.limit = QUICK_EPOCHS, args.limit or QUICK_LIMIT
+        args.workers = args.workers or 1
     sizes = [args.dev_size, args.train_size, args.test_size]
     if args.limit:
         sizes = [min(size, args.limit) for size in sizes]
@@ -373,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     kept = ""  # once training has started, every failure says where the finished results are
     try:
         _check_writable(args.plots_dir)
-        resolve_device(args.device)
+        on_cpu = resolve_device(args.device).type == "cpu"
+        workers = args.workers or (_usable_cpus() if on_cpu else 1)
         options.results = ResultsLog(args.plots_dir, {"command": command, "machine": machine})
         start = time.perf_counter()
         dev, train, test = load_data_mlp(args.data, dev_size=sizes[0], train_size=sizes[1],
@@ -386,8 +461,14 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         sweeps = SWEEPS if args.sweep == "all" else (args.sweep,)
         kept = f" (finished configurations are kept in {results_path})"
-        for sweep in sweeps:
-            EXPLORERS[sweep](*datasets, embeddings, options)
+        with contextlib.ExitStack() as stack:
+            if workers > 1:
+                options.pool = stack.enter_context(
+                    worker_pool(workers, tuple(datasets), embeddings.vector_size)
+                )
+                stack.callback(setattr, options, "pool", None)  # a closed pool is never reused
+            for sweep in sweeps:
+                EXPLORERS[sweep](*datasets, embeddings, options)
         if args.sweep == "all":
             visualize_activation_functions(args.plots_dir / "activation_functions.png")
     except OutputFolderError as error:

@@ -569,8 +569,9 @@ def test_ctrl_c_in_a_real_run(imdb_dir, tiny_vectors_file, tmp_path):
     structures = json.loads(results.read_text())["sweeps"]["structures"]
     assert not structures["complete"]
     finished = [config["name"] for config in structures["configs"]]
-    assert finished[0] == "None"
-    assert len(finished) < 4
+    # Worker processes start the largest models first, so any of them may have finished first.
+    assert 1 <= len(finished) < 4
+    assert set(finished) <= {"None", "512", "512 -> 512", "512 -> 512 -> 512"}
     # Every configuration that printed its result line was saved.
     assert ("".join(printed) + stdout).count("structures |") == len(finished)
 

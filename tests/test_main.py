@@ -191,8 +191,10 @@ def test_main_interrupted_reports_partial_results(tmp_path, cli_inputs, monkeypa
     data, vectors = cli_inputs
     plots = tmp_path / "plots"
     _fail_on_call(monkeypatch, 3, error)
+    # One worker: the runs stay in this process, where the patched run_mlp is seen.
     code = main.main(["structures", "--data", str(data), "--embeddings", str(vectors),
-                      "--plots-dir", str(plots), "--limit", "100", "--epochs", "1"])
+                      "--plots-dir", str(plots), "--limit", "100", "--epochs", "1",
+                      "--workers", "1"])
     assert code == exit_code
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
@@ -245,3 +247,23 @@ def test_quick_run_as_a_script(tmp_path):
     assert "--quick" in logged["run"]["command"]
     assert (plots / "results.md").read_text() in completed.stdout
     assert len(list(cache.glob("features-*.pt"))) == 3  # dev, train, test
+
+
+def test_worker_processes_record_the_same_results(tmp_path, cli_inputs):
+    """--workers 2 trains in worker processes, largest model first, yet records the sweep in its
+    own order with the numbers an in-process run gets."""
+    data, vectors = cli_inputs
+    sweeps = {}
+    for workers in ("1", "2"):
+        plots = tmp_path / workers
+        code = main.main(["structures", "--data", str(data), "--embeddings", str(vectors),
+                          "--plots-dir", str(plots), "--limit", "100", "--epochs", "2",
+                          "--workers", workers])
+        assert code == 0
+        sweeps[workers] = _read_results(plots)["sweeps"]["structures"]
+    one, two = sweeps["1"], sweeps["2"]
+    assert two["complete"]
+    assert [c["name"] for c in two["configs"]] == ["None", "512", "512 -> 512", "512 -> 512 -> 512"]
+    for in_process, in_worker in zip(one["configs"], two["configs"], strict=True):
+        for key in ("train_losses", "dev_losses", "dev_accs"):
+            assert in_worker["runs"][0][key] == pytest.approx(in_process["runs"][0][key], rel=1e-5)
