@@ -137,3 +137,58 @@ def test_glove_covers_real_review_tokens(glove):
     tokens = [token for text in sample["text"] for token in mlp.tokenize(text)]
     coverage = sum(token in glove for token in tokens) / len(tokens)
     assert coverage > 0.97
+
+
+# ----------------------------------------------------------------------------------------------
+# The Hugging Face Hub, when no local source is given (no network is used: the Hub is faked)
+
+
+def test_hub_is_used_when_no_local_source_is_given(monkeypatch):
+    """Without an argument or HW3_DATA, the splits come from load_dataset("stanfordnlp/imdb")."""
+    import datasets
+
+    rows = make_reviews(400)
+    fake_hub = datasets.DatasetDict({
+        "train": datasets.Dataset.from_dict(rows),
+        "test": datasets.Dataset.from_dict(make_reviews(200, seed=1)),
+    })
+    asked = []
+    monkeypatch.delenv(mlp.DATA_ENV, raising=False)
+    monkeypatch.setattr(mlp, "_hub_reachable", lambda: True)
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: asked.append(a) or fake_hub)
+    dev, train, test = mlp.load_data_mlp(**SIZES)
+    assert asked == [(mlp.HUB_DATASET,)]
+    assert (len(dev["text"]), len(train["text"]), len(test["text"])) == (100, 250, 150)
+    assert set(dev["text"] + train["text"]) <= set(rows["text"])
+
+
+def test_unreachable_hub_fails_at_once_with_the_fix(monkeypatch):
+    """No network and no local source: one line naming --data and HW3_DATA, no retry loop."""
+    import datasets
+
+    def no_network(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.delenv(mlp.DATA_ENV, raising=False)
+    monkeypatch.setattr(mlp.socket, "create_connection", no_network)
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: pytest.fail("Hub was tried"))
+    with pytest.raises(mlp.DataError) as error:
+        mlp.load_data_mlp()
+    message = str(error.value)
+    assert "\n" not in message
+    assert "--data DIR" in message and mlp.DATA_ENV in message
+
+
+def test_hub_failure_after_connecting_is_one_clear_line(monkeypatch):
+    """A Hub error during the download (the host answered) also ends in the one-line fix."""
+    import datasets
+
+    def broken_download(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'stanfordnlp/imdb' on the Hub\nretry later")
+
+    monkeypatch.delenv(mlp.DATA_ENV, raising=False)
+    monkeypatch.setattr(mlp, "_hub_reachable", lambda: True)
+    monkeypatch.setattr(datasets, "load_dataset", broken_download)
+    with pytest.raises(mlp.DataError, match=r"ConnectionError.*--data DIR") as error:
+        mlp.load_data_mlp()
+    assert "\n" not in str(error.value)
