@@ -116,7 +116,8 @@ def _load_source(source: str | None):
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()  # our DataError says it in one line; no log echo
     if source is None:
-        if not _hub_reachable():
+        # HF_HUB_OFFLINE=1 asks datasets for its own cached copy: no host to check then.
+        if not os.environ.get("HF_HUB_OFFLINE") and not _hub_reachable():
             raise DataError(
                 f"the Hugging Face Hub cannot be reached to download {HUB_DATASET}; "
                 f"for a local copy pass --data DIR or set {DATA_ENV}=DIR"
@@ -231,8 +232,10 @@ def load_data_mlp(
                 f"lower the split sizes (--dev-size/--train-size/--test-size or --limit)"
             )
 
+    shuffled = {split: splits[split].shuffle(seed=seed) for split in wanted}
+
     def take(split: str, start: int, stop: int) -> dict:
-        rows = splits[split].shuffle(seed=seed).select(range(start, stop))[:]
+        rows = shuffled[split].select(range(start, stop))[:]
         return {
             "text": [text if isinstance(text, str) else "" for text in rows["text"]],
             "label": _normalise_labels(rows["label"], f"{split} split"),
@@ -615,6 +618,30 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> nn.Module:
     return model
 
 
+def _train_epoch(
+    model: nn.Module, optimizer: torch.optim.Optimizer, dataloader: DataLoader
+) -> tuple[float, float]:
+    """One pass over the training data: mean loss and accuracy over its examples (the loss is
+    NaN or inf, and the pass cut short, as soon as a batch's loss is not finite)."""
+    model.train()
+    device = _model_device(model)
+    loss_sum, correct, count = 0.0, 0.0, 0
+    for inputs, labels in dataloader:
+        inputs, labels = inputs.to(device), labels.to(device)
+        optimizer.zero_grad()
+        logits = model(inputs)
+        loss = model.loss(logits, labels)
+        loss.backward()
+        optimizer.step()
+        batch_loss = loss.item()
+        if not math.isfinite(batch_loss):
+            return batch_loss, math.nan
+        loss_sum += batch_loss * len(labels)
+        correct += accuracy(logits, labels).sum().item()
+        count += len(labels)
+    return loss_sum / count, correct / count
+
+
 def train(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -632,44 +659,26 @@ def train(
     If the training or dev loss becomes non-finite, training stops and the lists end at the last
     finished epoch.
     """
-    device = _model_device(model)
     train_losses, train_accs, dev_losses, dev_accs = [], [], [], []
     best_dev_acc, best_state = -math.inf, None
     epochs = tqdm(range(1, num_epochs + 1), desc="train", unit="epoch", disable=not progress,
                   leave=False)
     for epoch in epochs:
-        model.train()
-        loss_sum, correct, count = 0.0, 0.0, 0
-        for inputs, labels in train_dataloader:
-            inputs, labels = inputs.to(device), labels.to(device)
-            optimizer.zero_grad()
-            logits = model(inputs)
-            loss = model.loss(logits, labels)
-            loss.backward()
-            optimizer.step()
-            batch_loss = loss.item()
-            if not math.isfinite(batch_loss):
-                say(f"training loss became {batch_loss} in epoch {epoch}; stopping this run")
-                break
-            loss_sum += batch_loss * len(labels)
-            correct += accuracy(logits, labels).sum().item()
-            count += len(labels)
-        else:
-            dev_loss, dev_acc = evaluate(model, dev_dataloader)
-            # The epoch's last step can break the weights after its (finite) loss was taken.
-            if not math.isfinite(dev_loss):
-                say(f"dev loss became {dev_loss} in epoch {epoch}; stopping this run")
-                break
-            train_losses.append(loss_sum / count)
-            train_accs.append(correct / count)
-            dev_losses.append(dev_loss)
-            dev_accs.append(dev_acc)
-            epochs.set_postfix(train_loss=f"{train_losses[-1]:.4f}", dev_acc=f"{dev_acc:.4f}")
-            if dev_acc > best_dev_acc:
-                best_dev_acc = dev_acc
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            continue
-        break  # a non-finite train or dev loss stopped the epoch
+        train_loss, train_acc = _train_epoch(model, optimizer, train_dataloader)
+        # Evaluated too when the training loss was finite: the epoch's last step can still have
+        # broken the weights.
+        dev_loss, dev_acc = evaluate(model, dev_dataloader)
+        if not (math.isfinite(train_loss) and math.isfinite(dev_loss)):
+            say(f"the loss became non-finite in epoch {epoch}; stopping this run")
+            break
+        train_losses.append(train_loss)
+        train_accs.append(train_acc)
+        dev_losses.append(dev_loss)
+        dev_accs.append(dev_acc)
+        epochs.set_postfix(train_loss=f"{train_loss:.4f}", dev_acc=f"{dev_acc:.4f}")
+        if dev_acc > best_dev_acc:
+            best_dev_acc = dev_acc
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     if best_state is not None:
         model.load_state_dict(best_state)
