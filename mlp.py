@@ -736,7 +736,7 @@ def _plot_runs(ax, runs: Sequence, label: str) -> None:
     mean = runs.mean(axis=0)
     (line,) = ax.plot(epochs, mean, marker="o", markersize=3, label=label)
     if len(runs) > 1:
-        std = runs.std(axis=0)
+        std = runs.std(axis=0, ddof=1)  # the sample std, as the results tables report it
         ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
 
 
