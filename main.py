@@ -106,6 +106,7 @@ class ResultsLog:
 
     def start(self, sweep: str, settings: dict) -> None:
         """Begin (or redo) a sweep: its earlier results are replaced."""
+        settings = {**settings, **self.data["run"]}  # each sweep says which command made it
         self.data["sweeps"][sweep] = {"complete": False, "settings": settings, "configs": []}
         self._write()
 
@@ -128,15 +129,14 @@ class ResultsLog:
     def markdown(self) -> str:
         """One Markdown table per sweep."""
         lines = ["# Results", ""]
-        if self.data["run"]:
-            run = self.data["run"]
-            lines += [f"`{run.get('command', '')}` on {run.get('machine', '?')}", ""]
         for sweep, entry in self.data["sweeps"].items():
             settings = entry["settings"]
             status = "" if entry["complete"] else " (incomplete: interrupted)"
             lines += [
                 f"## {sweep}{status}",
                 "",
+                *([f"`{settings['command']}` on {settings['machine']}", ""]
+                  if "command" in settings else []),
                 f"{settings['epochs']} epochs, seeds {settings['seeds']}, "
                 f"splits dev/train/test {settings['sizes']}; mean ± std over seeds.",
                 "",

@@ -267,3 +267,20 @@ def test_worker_processes_record_the_same_results(tmp_path, cli_inputs):
     for in_process, in_worker in zip(one["configs"], two["configs"], strict=True):
         for key in ("train_losses", "dev_losses", "dev_accs"):
             assert in_worker["runs"][0][key] == pytest.approx(in_process["runs"][0][key], rel=1e-5)
+
+
+def test_each_sweep_records_the_command_that_made_it(tmp_path):
+    """A later run of one sweep keeps the other sweep's command next to that sweep's results."""
+    settings = {"epochs": 1, "seeds": [42], "sizes": [1, 1, 1]}
+    for sweep, command in (("structures", "python main.py"),
+                           ("activations", "python main.py activations --seeds 3")):
+        log = main.ResultsLog(tmp_path, {"command": command, "machine": "test machine"})
+        log.start(sweep, settings)
+        log.finish(sweep, [])
+    sweeps = _read_results(tmp_path)["sweeps"]
+    assert sweeps["structures"]["settings"]["command"] == "python main.py"
+    assert sweeps["activations"]["settings"]["command"] == "python main.py activations --seeds 3"
+    markdown = (tmp_path / "results.md").read_text()
+    structures, activations = markdown.split("## activations")
+    assert "`python main.py` on test machine" in structures
+    assert "`python main.py activations --seeds 3` on test machine" in activations
