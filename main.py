@@ -232,9 +232,9 @@ def worker_pool(workers: int, datasets: tuple, embed_dim: int) -> multiprocessin
     return context.Pool(workers, initializer=_init_worker, initargs=(datasets, embed_dim))
 
 
-def _weight_count(config: dict) -> int:
-    """Multiply-adds per example of a configuration's linear layers (GloVe 50d input)."""
-    sizes = [50, *config["hidden_dims"], 2]
+def _weight_count(config: dict, embed_dim: int) -> int:
+    """Multiply-adds per example of a configuration's linear layers."""
+    sizes = [embed_dim, *config["hidden_dims"], 2]
     return sum(n_in * n_out for n_in, n_out in itertools.pairwise(sizes))
 
 
@@ -249,7 +249,7 @@ def _run_sweep(sweep: str, configs: list[dict], datasets: tuple, embeddings,
             for index, config in enumerate(configs) for seed in options.seeds]
     if options.pool is not None:
         # Largest models first, so that a sweep never ends with one worker alone on a big run.
-        jobs.sort(key=lambda job: -_weight_count(job[1]))
+        jobs.sort(key=lambda job: -_weight_count(job[1], embeddings.vector_size))
         finished = options.pool.imap_unordered(_train_run_in_worker, jobs)
     else:
         finished = ((index, _train_run(config, seed, datasets, embeddings, epochs, device,
@@ -461,12 +461,9 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         sweeps = SWEEPS if args.sweep == "all" else (args.sweep,)
         kept = f" (finished configurations are kept in {results_path})"
-        with contextlib.ExitStack() as stack:
-            if workers > 1:
-                options.pool = stack.enter_context(
-                    worker_pool(workers, tuple(datasets), embeddings.vector_size)
-                )
-                stack.callback(setattr, options, "pool", None)  # a closed pool is never reused
+        pool = (worker_pool(workers, tuple(datasets), embeddings.vector_size) if workers > 1
+                else contextlib.nullcontext())  # None: train in this process
+        with pool as options.pool:
             for sweep in sweeps:
                 EXPLORERS[sweep](*datasets, embeddings, options)
         if args.sweep == "all":
