@@ -197,7 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", default=None,
-                        help=f"IMDB folder (default: ${DATA_ENV}, else the Hub)")
+                        help=f"IMDB folder; if unset, ${DATA_ENV}, else the Hub")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the short figures")
     parser.add_argument("--quick", action="store_true",
                         help="100/200/100 reviews, 2 epochs, 1 repeat, main.py --quick")

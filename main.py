@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import itertools
 import json
 import math
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -45,7 +47,6 @@ from mlp import (
     visualize_epochs,
 )
 
-SWEEPS = ("structures", "activations", "learning-rates")
 QUICK_LIMIT, QUICK_EPOCHS = 200, 2
 EXIT_FAILED, EXIT_USAGE, EXIT_BAD_INPUT, EXIT_UNWRITABLE, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
 
@@ -60,8 +61,8 @@ class SweepOptions:
     plots_dir: Path = Path("plots")
     progress: bool = True
     results: ResultsLog | None = field(default=None, repr=False)
-    # Worker processes made by worker_pool() for the same datasets; None trains in this process.
-    pool: multiprocessing.pool.Pool | None = field(default=None, repr=False)
+    # Worker processes that hold the same datasets; None trains in this process.
+    pool: WorkerPool | None = field(default=None, repr=False)
 
     def results_log(self) -> ResultsLog:
         """The results log shared by the sweeps of this run (created on first use)."""
@@ -207,29 +208,57 @@ def _summarise(config: dict, runs: list[dict]) -> dict:
 _worker_data: tuple = ()
 
 
-def _init_worker(datasets: tuple, embed_dim: int) -> None:
-    """Keep the datasets for every run of this worker; train on one thread."""
+def _init_worker(inbox) -> None:
+    """Train on one thread; wait for the datasets that every run of this worker uses."""
     global _worker_data
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     torch.set_num_threads(1)  # the workers are the parallelism: one core each
     # tqdm's default lock is an inter-process semaphore, which a terminated worker (Ctrl-C) would
     # leave registered; workers draw no bars, so a thread lock does.
     tqdm.set_lock(threading.RLock())
+    datasets, embed_dim = inbox.get()
     # run_mlp reads only vector_size from the embeddings: no need to ship 400,000 words.
     _worker_data = (datasets, SimpleNamespace(vector_size=embed_dim))
 
 
-def _train_run_in_worker(job: tuple) -> tuple[int, dict]:
-    """_train_run for one (index, config, seed, epochs, device) job, in a worker process."""
-    index, config, seed, epochs, device = job
+def _train_run_in_worker(job: tuple) -> tuple[str, dict]:
+    """_train_run for one (key, config, seed, epochs, device) job, in a worker process."""
+    key, config, seed, epochs, device = job
     datasets, embeddings = _worker_data
-    return index, _train_run(config, seed, datasets, embeddings, epochs, device, progress=False)
+    return key, _train_run(config, seed, datasets, embeddings, epochs, device, progress=False)
 
 
-def worker_pool(workers: int, datasets: tuple, embed_dim: int) -> multiprocessing.pool.Pool:
-    """Processes that train runs on these datasets (use as a context manager)."""
-    context = multiprocessing.get_context("spawn")  # no fork of a process that runs torch threads
-    return context.Pool(workers, initializer=_init_worker, initargs=(datasets, embed_dim))
+class WorkerPool(multiprocessing.pool.Pool):
+    """Processes that train runs side by side, one core each (use as a context manager).
+
+    They start at once, importing torch while this process loads the data, then wait for
+    send_datasets().
+    """
+
+    def __init__(self, workers: int) -> None:
+        context = multiprocessing.get_context("spawn")  # no fork of a process with torch threads
+        self._inbox, self._workers = context.SimpleQueue(), workers
+        # Started with Ctrl-C ignored (the setting survives exec), so that a Ctrl-C while they
+        # import torch does not print a traceback from each of them.
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            super().__init__(workers, _init_worker, (self._inbox,), context=context)
+        finally:
+            signal.signal(signal.SIGINT, handler)
+
+    def send_datasets(self, datasets: tuple, embed_dim: int) -> None:
+        """Give every worker the (dev, train, test) datasets and the embedding size."""
+        for _ in range(self._workers):
+            self._inbox.put((datasets, embed_dim))
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A named list of configurations and the function that plots their results."""
+
+    name: str
+    configs: list[dict]
+    plot: Callable[[list[dict], Path], None]
 
 
 def _weight_count(config: dict, embed_dim: int) -> int:
@@ -238,36 +267,63 @@ def _weight_count(config: dict, embed_dim: int) -> int:
     return sum(n_in * n_out for n_in, n_out in itertools.pairwise(sizes))
 
 
-def _run_sweep(sweep: str, configs: list[dict], datasets: tuple, embeddings,
-               options: SweepOptions) -> list[dict]:
-    """Train every configuration, recording each in the results log as soon as it finishes."""
+def _run_key(config: dict, seed: int) -> str:
+    """What determines a run: its configuration (all but the name) and seed."""
+    return json.dumps({**config, "name": None, "seed": seed}, sort_keys=True)
+
+
+def run_sweeps(sweeps: Sequence[Sweep], datasets: tuple, embeddings,
+               options: SweepOptions) -> dict[str, list[dict]]:
+    """Train every configuration of the sweeps; plot each sweep as soon as its runs are in.
+
+    Each configuration is recorded in the results log the moment its runs finish. With worker
+    processes every run is queued at once (sweep by sweep, largest model first), so no worker
+    idles at the end of a sweep. A run that two sweeps share (same configuration and seed, such
+    as structures "512" and learning rate 0.02) is trained once.
+    """
     log = options.results_log()
-    dev, train, test = datasets
-    log.start(sweep, {"epochs": options.epochs, "seeds": list(options.seeds),
-                      "sizes": [len(dev), len(train), len(test)], "device": options.device})
-    jobs = [(index, config, seed, options.epochs, options.device)
-            for index, config in enumerate(configs) for seed in options.seeds]
+    settings = {"epochs": options.epochs, "seeds": list(options.seeds),
+                "sizes": [len(split) for split in datasets], "device": options.device}
+    users: dict[str, list[tuple[Sweep, int]]] = {}  # run key -> the configurations it is for
+    jobs = []
+    for sweep in sweeps:
+        log.start(sweep.name, settings)
+        order = range(len(sweep.configs))
+        if options.pool is not None:
+            # Largest models first, so that a sweep never ends with one worker alone on a big run.
+            order = sorted(order, key=lambda i: -_weight_count(sweep.configs[i],
+                                                               embeddings.vector_size))
+        for index in order:
+            for seed in options.seeds:
+                key = _run_key(sweep.configs[index], seed)
+                if key not in users:
+                    users[key] = []
+                    jobs.append((key, sweep.configs[index], seed, options.epochs, options.device))
+                users[key].append((sweep, index))
+
     if options.pool is not None:
-        # Largest models first, so that a sweep never ends with one worker alone on a big run.
-        jobs.sort(key=lambda job: -_weight_count(job[1], embeddings.vector_size))
         finished = options.pool.imap_unordered(_train_run_in_worker, jobs)
     else:
-        finished = ((index, _train_run(config, seed, datasets, embeddings, epochs, device,
-                                       options.progress))
-                    for index, config, seed, epochs, device in jobs)
-    runs_by_config = [[] for _ in configs]
-    results = [None] * len(configs)
-    for index, run in finished:
-        runs = runs_by_config[index]
-        runs.append(run)
-        if len(runs) < len(options.seeds):
-            continue
-        runs.sort(key=lambda run: run["seed"])
-        result = results[index] = _summarise(configs[index], runs)
-        log.add(sweep, result)
-        print(f"{sweep:>14} | {result['name']:<18} | best dev acc {_fmt(result['best_dev_acc'])} "
-              f"| test acc {_fmt(result['test_acc'])} | {result['seconds']:.1f} s", flush=True)
-    log.finish(sweep, results)
+        finished = ((key, _train_run(config, seed, datasets, embeddings, epochs, device,
+                                     options.progress))
+                    for key, config, seed, epochs, device in jobs)
+    runs = {(sweep.name, index): [] for sweep in sweeps for index in range(len(sweep.configs))}
+    results = {sweep.name: [None] * len(sweep.configs) for sweep in sweeps}
+    for key, run in finished:
+        for sweep, index in users[key]:
+            config_runs = runs[sweep.name, index]
+            config_runs.append(run)
+            if len(config_runs) < len(options.seeds):
+                continue
+            config_runs.sort(key=lambda run: run["seed"])
+            result = results[sweep.name][index] = _summarise(sweep.configs[index], config_runs)
+            log.add(sweep.name, result)
+            print(f"{sweep.name:>14} | {result['name']:<18} "
+                  f"| best dev acc {_fmt(result['best_dev_acc'])} "
+                  f"| test acc {_fmt(result['test_acc'])} | {result['seconds']:.1f} s", flush=True)
+            if None not in results[sweep.name]:
+                log.finish(sweep.name, results[sweep.name])
+                sweep.plot(results[sweep.name], options.plots_dir)
     return results
 
 
@@ -276,7 +332,7 @@ def _slug(name: str) -> str:
     return name.replace(" -> ", "x").replace(" ", "_").replace(".", "p").lower()
 
 
-def _plot_across_configs(prefix: str, results: list[dict], plots_dir: Path, what: str) -> None:
+def _plot_across_configs(results: list[dict], plots_dir: Path, *, prefix: str, what: str) -> None:
     """Dev accuracy and dev loss per epoch, one line per configuration."""
     names = [result["name"] for result in results]
     for key, label, short in (("dev_accs", "dev accuracy", "dev_acc"),
@@ -286,64 +342,67 @@ def _plot_across_configs(prefix: str, results: list[dict], plots_dir: Path, what
                           title=f"{label} across {what}")
 
 
-def explore_mlp_structures(dev, train, test, embeddings,
-                           options: SweepOptions | None = None) -> list[dict]:
-    """Hidden structures None/512/512->512/512->512->512 with Sigmoid, batch 64."""
-    options = options or SweepOptions()
-    configs = [
-        {"name": name, "hidden_dims": dims, "activation": "Sigmoid", "lr": lr, "batch_size": 64}
-        for name, dims, lr in (
-            ("None", [], 0.025),
-            ("512", [512], 0.02),
-            ("512 -> 512", [512, 512], 0.01),
-            ("512 -> 512 -> 512", [512, 512, 512], 0.001),
-        )
-    ]
-    results = _run_sweep("structures", configs, (dev, train, test), embeddings, options)
+def _plot_structures(results: list[dict], plots_dir: Path) -> None:
+    """Train vs dev loss for each structure, then dev accuracy and loss across structures."""
     for result in results:
         visualize_epochs(
             [run["train_losses"] for run in result["runs"] if run["train_losses"]],
             [run["dev_losses"] for run in result["runs"] if run["dev_losses"]],
-            options.plots_dir / f"structures_loss_{_slug(result['name'])}.png",
+            plots_dir / f"structures_loss_{_slug(result['name'])}.png",
             title=f"hidden layers {result['name']}: train vs dev loss",
         )
-    _plot_across_configs("structures", results, options.plots_dir, "hidden structures")
-    return results
+    _plot_across_configs(results, plots_dir, prefix="structures", what="hidden structures")
+
+
+SWEEPS = {sweep.name: sweep for sweep in (
+    Sweep(
+        "structures",
+        [{"name": name, "hidden_dims": dims, "activation": "Sigmoid", "lr": lr, "batch_size": 64}
+         for name, dims, lr in (("None", [], 0.025),
+                                ("512", [512], 0.02),
+                                ("512 -> 512", [512, 512], 0.01),
+                                ("512 -> 512 -> 512", [512, 512, 512], 0.001))],
+        _plot_structures,
+    ),
+    Sweep(
+        "activations",
+        [{"name": activation, "hidden_dims": [512], "activation": activation, "lr": 0.02,
+          "batch_size": 128}
+         for activation in ("Sigmoid", "Tanh", "ReLU", "GELU", "LeakyReLU", "SiLU")],
+        functools.partial(_plot_across_configs, prefix="activations", what="activations"),
+    ),
+    Sweep(
+        "learning-rates",
+        [{"name": f"lr {lr}", "hidden_dims": [512], "activation": "Sigmoid", "lr": lr,
+          "batch_size": 64}
+         for lr in (0.1, 0.02, 0.005, 0.001)],
+        functools.partial(_plot_across_configs, prefix="learning_rates", what="learning rates"),
+    ),
+)}
+
+
+def _explore(sweep: str, dev, train, test, embeddings, options: SweepOptions | None) -> list[dict]:
+    """Run one sweep on the featurised splits; its results, one per configuration."""
+    return run_sweeps([SWEEPS[sweep]], (dev, train, test), embeddings,
+                      options or SweepOptions())[sweep]
+
+
+def explore_mlp_structures(dev, train, test, embeddings,
+                           options: SweepOptions | None = None) -> list[dict]:
+    """Hidden structures None/512/512->512/512->512->512 with Sigmoid, batch 64."""
+    return _explore("structures", dev, train, test, embeddings, options)
 
 
 def explore_mlp_activations(dev, train, test, embeddings,
                             options: SweepOptions | None = None) -> list[dict]:
     """Activations on one 512-unit hidden layer, batch 128, lr 0.02."""
-    options = options or SweepOptions()
-    configs = [
-        {"name": activation, "hidden_dims": [512], "activation": activation, "lr": 0.02,
-         "batch_size": 128}
-        for activation in ("Sigmoid", "Tanh", "ReLU", "GELU", "LeakyReLU", "SiLU")
-    ]
-    results = _run_sweep("activations", configs, (dev, train, test), embeddings, options)
-    _plot_across_configs("activations", results, options.plots_dir, "activations")
-    return results
+    return _explore("activations", dev, train, test, embeddings, options)
 
 
 def explore_mlp_learning_rates(dev, train, test, embeddings,
                                options: SweepOptions | None = None) -> list[dict]:
     """Learning rates for one 512-unit Sigmoid hidden layer, batch 64."""
-    options = options or SweepOptions()
-    configs = [
-        {"name": f"lr {lr}", "hidden_dims": [512], "activation": "Sigmoid", "lr": lr,
-         "batch_size": 64}
-        for lr in (0.1, 0.02, 0.005, 0.001)
-    ]
-    results = _run_sweep("learning-rates", configs, (dev, train, test), embeddings, options)
-    _plot_across_configs("learning_rates", results, options.plots_dir, "learning rates")
-    return results
-
-
-EXPLORERS = {
-    "structures": explore_mlp_structures,
-    "activations": explore_mlp_activations,
-    "learning-rates": explore_mlp_learning_rates,
-}
+    return _explore("learning-rates", dev, train, test, embeddings, options)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -367,10 +426,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends '(default: ...)' to each help text that does not already say its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if "(default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line, each flag's default shown in --help."""
-    parser = _Parser(description=__doc__.splitlines()[0],
-                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _Parser(description=__doc__.splitlines()[0], formatter_class=_HelpFormatter)
     parser.add_argument("sweep", nargs="?", default="all", choices=("all", *SWEEPS),
                         help="which sweep to run; 'all' also draws the activation figure")
     parser.add_argument("--data", default=None,
@@ -392,7 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-size", type=_positive_int, default=20000, help="train reviews")
     parser.add_argument("--test-size", type=_positive_int, default=10000, help="test reviews")
     parser.add_argument("--limit", type=_positive_int, default=None,
-                        help="cap every split at this many reviews, for quick trials")
+                        help="cap every split at this many reviews, for quick trials "
+                             "(default: no cap)")
     parser.add_argument("--workers", type=_positive_int, default=None,
                         help="runs trained side by side in worker processes (default: one per "
                              "CPU core when training on the CPU, else 1)")
@@ -451,23 +519,23 @@ def main(argv: list[str] | None = None) -> int:
         workers = args.workers or (_usable_cpus() if on_cpu else 1)
         options.results = ResultsLog(args.plots_dir, {"command": command, "machine": machine})
         start = time.perf_counter()
-        dev, train, test = load_data_mlp(args.data, dev_size=sizes[0], train_size=sizes[1],
-                                         test_size=sizes[2], seed=args.seed)
-        embeddings = load_embeddings(args.embeddings)
-        datasets = [create_tensor_dataset(split, embeddings, progress=options.progress)
-                    for split in (dev, train, test)]
-        print(f"data: dev/train/test {'/'.join(str(len(d)) for d in datasets)} reviews, "
-              f"{embeddings.name} features, ready in {time.perf_counter() - start:.1f} s",
-              flush=True)
-        sweeps = SWEEPS if args.sweep == "all" else (args.sweep,)
-        kept = f" (finished configurations are kept in {results_path})"
-        pool = (worker_pool(workers, tuple(datasets), embeddings.vector_size) if workers > 1
-                else contextlib.nullcontext())  # None: train in this process
+        pool = WorkerPool(workers) if workers > 1 else contextlib.nullcontext()  # None: in-process
         with pool as options.pool:
-            for sweep in sweeps:
-                EXPLORERS[sweep](*datasets, embeddings, options)
-        if args.sweep == "all":
-            visualize_activation_functions(args.plots_dir / "activation_functions.png")
+            dev, train, test = load_data_mlp(args.data, dev_size=sizes[0], train_size=sizes[1],
+                                             test_size=sizes[2], seed=args.seed)
+            embeddings = load_embeddings(args.embeddings)
+            datasets = tuple(create_tensor_dataset(split, embeddings, progress=options.progress)
+                             for split in (dev, train, test))
+            print(f"data: dev/train/test {'/'.join(str(len(d)) for d in datasets)} reviews, "
+                  f"{embeddings.name} features, ready in {time.perf_counter() - start:.1f} s",
+                  flush=True)
+            if options.pool is not None:
+                options.pool.send_datasets(datasets, embeddings.vector_size)
+            kept = f" (finished configurations are kept in {results_path})"
+            if args.sweep == "all":  # drawn while the workers train
+                visualize_activation_functions(args.plots_dir / "activation_functions.png")
+            sweeps = SWEEPS.values() if args.sweep == "all" else [SWEEPS[args.sweep]]
+            run_sweeps(list(sweeps), datasets, embeddings, options)
     except OutputFolderError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNWRITABLE

@@ -431,12 +431,18 @@ def create_tensor_dataset(
             return cached
 
     lookup = embeddings.key_to_index.get
+    unknown = itertools.repeat(-1)
+
+    def known_ids(text: str) -> np.ndarray:
+        # map() runs the dictionary look-ups without a Python-level loop; -1 marks unknown words.
+        ids = np.fromiter(map(lookup, tokenize(text), unknown), dtype=np.int64)
+        return ids[ids >= 0]
+
     texts = tqdm(raw_data["text"], desc="featurize", unit="review", disable=not progress,
                  leave=False)
-    token_ids = [[i for tok in tokenize(text) if (i := lookup(tok)) is not None] for text in texts]
+    token_ids = [known_ids(text) for text in texts]
     counts = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(token_ids))
-    flat_ids = np.fromiter(itertools.chain.from_iterable(token_ids), dtype=np.int64,
-                           count=int(counts.sum()))
+    flat_ids = np.concatenate([np.zeros(0, dtype=np.int64), *token_ids])  # valid for 0 reviews too
     known = counts > 0
     if not known.any():
         raise DataError(

@@ -457,8 +457,8 @@ def test_sweep_marks_diverged_configs_and_finishes_the_others(tiny_datasets, tin
     ]
     configs = [{**config, "batch_size": 64} for config in configs]
     options = main.SweepOptions(epochs=4, plots_dir=tmp_path, progress=False, device="cpu")
-    results = main._run_sweep("learning-rates", configs, tiny_datasets, tiny_vectors, options)
-    main._plot_across_configs("learning_rates", results, tmp_path, "learning rates")
+    sweep = main.Sweep("learning-rates", configs, main.SWEEPS["learning-rates"].plot)
+    main.run_sweeps([sweep], tiny_datasets, tiny_vectors, options)
 
     def no_nan(constant):
         raise AssertionError(f"results.json holds {constant}")

@@ -4,8 +4,12 @@ Every sweep trains on the tiny fixture data (a few hundred reviews, 8-d word vec
 epochs, so the whole module runs in seconds; the files go to pytest's temporary folders.
 """
 
+import argparse
 import json
+import multiprocessing
 import os
+import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -51,14 +55,15 @@ def _as_json(value):
     return json.loads(json.dumps(value))
 
 
-def _fail_on_call(monkeypatch, number: int, error: BaseException) -> list:
-    """Make main.run_mlp raise error on its number-th call; return the list of calls' names."""
+def _record_runs(monkeypatch, fail_on: int | None = None,
+                 error: BaseException | None = None) -> list:
+    """Record the name of each main.run_mlp call (raising error on call number fail_on)."""
     calls = []
     real_run_mlp = main.run_mlp
 
     def run_mlp(config, *args):
         calls.append(config["name"])
-        if len(calls) == number:
+        if len(calls) == fail_on:
             raise error
         return real_run_mlp(config, *args)
 
@@ -164,7 +169,7 @@ def test_rerun_sweep_keeps_other_sweeps(tmp_path, tiny_datasets, tiny_vectors):
 def test_failed_sweep_keeps_finished_configurations(tmp_path, tiny_datasets, tiny_vectors,
                                                     monkeypatch):
     """An error in the third configuration leaves the first two in results.json, incomplete."""
-    calls = _fail_on_call(monkeypatch, 3, RuntimeError("boom"))
+    calls = _record_runs(monkeypatch, 3, RuntimeError("boom"))
     with pytest.raises(RuntimeError, match="boom"):
         main.explore_mlp_structures(*tiny_datasets, tiny_vectors, _options(tmp_path))
     assert calls == ["None", "512", "512 -> 512"]
@@ -172,6 +177,80 @@ def test_failed_sweep_keeps_finished_configurations(tmp_path, tiny_datasets, tin
     assert logged["complete"] is False
     assert [config["name"] for config in logged["configs"]] == ["None", "512"]
     assert "structures (incomplete" in (tmp_path / "results.md").read_text()
+
+
+def test_a_run_two_sweeps_share_is_trained_once(tmp_path, tiny_datasets, tiny_vectors,
+                                                 monkeypatch):
+    """Structures "512" and learning rate 0.02 are the same run: trained once, recorded twice."""
+    calls = _record_runs(monkeypatch)
+    sweeps = [main.SWEEPS["structures"], main.SWEEPS["learning-rates"]]
+    results = main.run_sweeps(sweeps, tiny_datasets, tiny_vectors, _options(tmp_path))
+    assert calls == ["None", "512", "512 -> 512", "512 -> 512 -> 512",
+                     "lr 0.1", "lr 0.005", "lr 0.001"]
+    shared = results["structures"][1]["runs"]
+    assert results["learning-rates"][1]["name"] == "lr 0.02"
+    assert results["learning-rates"][1]["runs"] == shared
+    logged = _read_results(tmp_path)["sweeps"]
+    assert logged["learning-rates"]["configs"][1]["runs"] == _as_json(shared)
+    assert all(entry["complete"] for entry in logged.values())
+
+
+class _QueueInProcess:
+    """Stands in for WorkerPool: records the queued jobs, then runs them here in that order."""
+
+    def __init__(self, datasets, embeddings):
+        self.datasets, self.embeddings = datasets, embeddings
+        self.jobs, self.finished = [], 0
+
+    def imap_unordered(self, func, jobs):
+        self.jobs = list(jobs)
+        for key, config, seed, epochs, device in self.jobs:
+            run = main._train_run(config, seed, self.datasets, self.embeddings, epochs, device,
+                                  progress=False)
+            self.finished += 1
+            yield key, run
+
+
+def test_workers_get_every_run_at_once_largest_first(tmp_path, tiny_datasets, tiny_vectors):
+    """With workers, all sweeps' runs are queued together, sweep by sweep with the largest model
+    first, and each sweep is plotted as soon as its last run is in, before later runs finish."""
+    queue = _QueueInProcess(tiny_datasets, tiny_vectors)
+    plotted = []  # (sweep, runs finished when it was plotted)
+    sweeps = [main.Sweep(sweep.name, sweep.configs,
+                         lambda results, folder, name=sweep.name: plotted.append(
+                             (name, queue.finished)))
+              for sweep in main.SWEEPS.values()]
+    options = _options(tmp_path, pool=queue, seeds=(1, 2))
+    results = main.run_sweeps(sweeps, tiny_datasets, tiny_vectors, options)
+
+    queued = [(config["name"], seed) for _, config, seed, _, _ in queue.jobs]
+    structures = ["512 -> 512 -> 512", "512 -> 512", "512", "None"]
+    activations = [config["name"] for config in main.SWEEPS["activations"].configs]
+    learning_rates = ["lr 0.1", "lr 0.005", "lr 0.001"]  # lr 0.02 is structures' "512"
+    assert queued == [(name, seed) for name in structures + activations + learning_rates
+                      for seed in (1, 2)]
+    assert plotted == [("structures", 8), ("activations", 20), ("learning-rates", 26)]
+    assert [result["name"] for result in results["structures"]] == [
+        "None", "512", "512 -> 512", "512 -> 512 -> 512"]  # recorded in the sweep's own order
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_worker_pool_starts_with_ctrl_c_ignored_and_gets_the_data_later(tiny_datasets):
+    """Workers ignore SIGINT from their first instruction (a Ctrl-C while they import torch
+    prints no tracebacks), and train only once the datasets are sent."""
+    with main.WorkerPool(2) as pool:
+        for child in multiprocessing.active_children():
+            status = Path(f"/proc/{child.pid}/status").read_text()
+            ignored = int(re.search(r"^SigIgn:\s*([0-9a-f]+)$", status, re.M).group(1), 16)
+            assert ignored & (1 << (signal.SIGINT - 1)), child
+        pool.send_datasets(tiny_datasets, 8)
+        config = {"name": "tiny", "hidden_dims": [4], "activation": "ReLU", "lr": 0.01,
+                  "batch_size": 64}
+        key, run = pool.apply(main._train_run_in_worker, (("key", config, 3, 1, "cpu"),))
+    assert key == "key"
+    assert run["seed"] == 3
+    assert len(run["dev_accs"]) == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored here
 
 
 # ----------------------------------------------------------------------------------------------
@@ -190,7 +269,7 @@ def test_main_interrupted_reports_partial_results(tmp_path, cli_inputs, monkeypa
     two finished configurations are."""
     data, vectors = cli_inputs
     plots = tmp_path / "plots"
-    _fail_on_call(monkeypatch, 3, error)
+    _record_runs(monkeypatch, 3, error)
     # One worker: the runs stay in this process, where the patched run_mlp is seen.
     code = main.main(["structures", "--data", str(data), "--embeddings", str(vectors),
                       "--plots-dir", str(plots), "--limit", "100", "--epochs", "1",
@@ -221,6 +300,17 @@ def test_usage_errors_exit_2_with_one_line(capsys, argv, mentions):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1
     assert mentions in lines[0]
+
+
+def test_help_states_each_default_once():
+    """--help gives every option one default, and never a bare None."""
+    parser = main.build_parser()
+    text = parser.format_help()
+    options = [action for action in parser._actions if action.help != argparse.SUPPRESS
+               and action.dest != "help"]
+    assert text.count("(default:") == len(options)
+    assert "(default: None)" not in text
+    assert "$HW3_DATA, else the Hugging Face Hub)" in " ".join(text.split())
 
 
 def test_quick_run_as_a_script(tmp_path):
