@@ -91,13 +91,15 @@ def _fmt(stat: dict | None, digits: int = 4) -> str:
 class ResultsLog:
     """results.json and results.md in the plots folder, rewritten atomically after each config.
 
-    Sweeps that this run does not redo keep the results an earlier run left in results.json.
+    A sweep's earlier results (from an earlier run) stay until this run finishes its first
+    configuration; sweeps that this run does not redo keep them for good.
     """
 
     def __init__(self, plots_dir: str | os.PathLike, run_info: dict | None = None) -> None:
         self.json_path = Path(plots_dir) / "results.json"
         self.md_path = Path(plots_dir) / "results.md"
         self.data = {"run": run_info or {}, "sweeps": self._earlier_sweeps()}
+        self._started: dict[str, dict] = {}  # sweep -> settings, until its first configuration
 
     def _earlier_sweeps(self) -> dict:
         try:
@@ -106,19 +108,24 @@ class ResultsLog:
             return {}
 
     def start(self, sweep: str, settings: dict) -> None:
-        """Begin (or redo) a sweep: its earlier results are replaced."""
-        settings = {**settings, **self.data["run"]}  # each sweep says which command made it
-        self.data["sweeps"][sweep] = {"complete": False, "settings": settings, "configs": []}
-        self._write()
+        """Begin (or redo) a sweep with these settings."""
+        self._started[sweep] = {**settings, **self.data["run"]}  # each sweep says its command
+
+    def _entry(self, sweep: str) -> dict:
+        """The sweep's entry of this run, replacing an earlier run's on first use."""
+        if sweep in self._started:
+            self.data["sweeps"][sweep] = {"complete": False, "configs": [],
+                                          "settings": self._started.pop(sweep)}
+        return self.data["sweeps"][sweep]
 
     def add(self, sweep: str, result: dict) -> None:
         """Record one finished configuration."""
-        self.data["sweeps"][sweep]["configs"].append(result)
+        self._entry(sweep)["configs"].append(result)
         self._write()
 
     def finish(self, sweep: str, results: list[dict]) -> None:
         """Mark a sweep as complete, its configurations in the sweep's order."""
-        self.data["sweeps"][sweep].update(complete=True, configs=results)
+        self._entry(sweep).update(complete=True, configs=results)
         self._write()
 
     def _write(self) -> None:

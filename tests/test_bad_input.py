@@ -541,6 +541,22 @@ def test_failure_mid_sweep_keeps_finished_configs(imdb_dir, tiny_vectors_file, t
     assert not list(plots.glob(".*.tmp"))
 
 
+def test_failure_keeps_earlier_results_of_sweeps_not_yet_reached(imdb_dir, tiny_vectors_file,
+                                                                  tmp_path, monkeypatch):
+    """`python main.py` queues every sweep at once; Ctrl-C during the first sweep still leaves
+    the later sweeps' results from an earlier run in results.json."""
+    plots = tmp_path / "plots"
+    assert main.main(cli_args(imdb_dir, tiny_vectors_file, plots)[1:]) == 0  # all three sweeps
+    earlier = json.loads((plots / "results.json").read_text())["sweeps"]
+    _fail_on_second_config(monkeypatch, KeyboardInterrupt())
+    assert main.main(cli_args(imdb_dir, tiny_vectors_file, plots)[1:]) == main.EXIT_INTERRUPTED
+    stored = json.loads((plots / "results.json").read_text())["sweeps"]
+    assert stored["activations"] == earlier["activations"]
+    assert stored["learning-rates"] == earlier["learning-rates"]
+    assert not stored["structures"]["complete"]
+    assert [config["name"] for config in stored["structures"]["configs"]] == ["None"]
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="Windows has no SIGINT to send")
 def test_ctrl_c_in_a_real_run(imdb_dir, tiny_vectors_file, tmp_path):
     """SIGINT to `python main.py` after one configuration: exit 130, that config is kept."""
