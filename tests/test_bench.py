@@ -6,8 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
 from conftest import write_imdb
 
+import bench
 import mlp
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,9 +37,12 @@ def test_quick_bench_writes_its_report(tmp_path):
 
     assert list(report["training"]) == ["None", "512", "512 -> 512", "512 -> 512 -> 512"]
     for row in report["training"].values():
-        assert row["project"]["seconds"] > 0 and row["straightforward"]["seconds"] > 0
+        for path in ("project", "straightforward", "kernels_only"):
+            assert row[path]["all_seconds"] == [row[path]["seconds"]]  # --quick: one repeat
+            assert row[path]["seconds"] > 0
+            assert 0 <= row[path]["best_dev_acc"] <= 1
         assert row["speedup"] == row["straightforward"]["seconds"] / row["project"]["seconds"]
-        assert 0 <= row["project"]["best_dev_acc"] <= 1
+        assert row["over_floor"] == row["project"]["seconds"] / row["kernels_only"]["seconds"]
 
     main_run = report["main"]
     assert main_run["command"] == "python main.py --quick"
@@ -44,3 +50,22 @@ def test_quick_bench_writes_its_report(tmp_path):
     # The printed table is the same report.
     assert f"{main_run['seconds']:.1f} s" in completed.stdout
     assert f"{features['vocabulary_coverage']:.2%}" in completed.stdout
+
+
+@pytest.mark.parametrize("hidden_dims", [[], [7], [7, 5, 3]])
+def test_hand_written_gradients_match_autograd(hidden_dims):
+    """The kernels-only floor trains the same model: its gradients are autograd's."""
+    torch.manual_seed(0)
+    model = mlp.SentimentClassifier(4, 2, hidden_dims, "Sigmoid").double()
+    inputs, labels = torch.randn(6, 4, dtype=torch.float64), torch.tensor([0, 1, 1, 0, 1, 1])
+    model.loss(model(inputs), labels).backward()
+    expected = [linear.weight.grad for linear in model.linears]
+    expected += [linear.bias.grad for linear in model.linears]
+
+    with torch.no_grad():
+        grads = bench.sigmoid_mlp_gradients([linear.weight for linear in model.linears],
+                                            [linear.bias for linear in model.linears],
+                                            inputs, labels)
+    assert [grad.shape for grad in grads] == [grad.shape for grad in expected]
+    for grad, reference in zip(grads, expected, strict=True):
+        torch.testing.assert_close(grad, reference, rtol=1e-12, atol=1e-12)
