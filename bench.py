@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch.optim.adam import adam
 from torch.utils.data import DataLoader
 
+from main import SWEEPS
 from mlp import (
     CACHE_ENV,
     DATA_ENV,
@@ -44,8 +45,9 @@ from mlp import (
     train,
 )
 
-STRUCTURES = {"None": ([], 0.025), "512": ([512], 0.02), "512 -> 512": ([512, 512], 0.01),
-              "512 -> 512 -> 512": ([512, 512, 512], 0.001)}
+# The structures sweep's models (all Sigmoid, batch 64), each with its learning rate.
+STRUCTURES = {config["name"]: (config["hidden_dims"], config["lr"])
+              for config in SWEEPS["structures"].configs}
 
 
 def median_seconds(work: Callable[[], object], repeats: int) -> float:
