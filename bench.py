@@ -1,11 +1,10 @@
-"""Benchmark this project's featurisation and training against the straightforward paths.
+"""Benchmark featurisation, training and `python main.py`, against a straightforward version
+and a floor of bare kernels.
 
-    python bench.py                 # full homework data, about 10 minutes on 2 cores
-    python bench.py --quick         # a few hundred reviews, seconds: checks that it all runs
+    python bench.py            # the full homework data, about 10 minutes on 2 cores
+    python bench.py --quick    # a few hundred reviews, 2 epochs: checks that it all runs
 
-Every row is measured in the same run on the same machine; the ratios are what the README
-quotes. Training is also timed as a floor: the same kernels with no framework around them.
-Writes bench.json.
+Every row is measured in one run on one machine; the README quotes them. Writes bench.json.
 """
 
 from __future__ import annotations
@@ -15,13 +14,11 @@ import json
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -29,96 +26,50 @@ import torch.nn.functional as F
 from torch.optim.adam import adam
 from torch.utils.data import DataLoader
 
-from main import SWEEPS
-from mlp import (
-    CACHE_ENV,
-    DATA_ENV,
-    SentimentClassifier,
-    accuracy,
-    create_tensor_dataset,
-    featurize,
-    load_data_mlp,
-    load_embeddings,
-    run_mlp,
-    set_seed,
-    tokenize,
-    train,
-)
-
-# The structures sweep's models (all Sigmoid, batch 64), each with its learning rate.
-STRUCTURES = {config["name"]: (config["hidden_dims"], config["lr"])
-              for config in SWEEPS["structures"].configs}
+import extras
+import main
+import mlp
 
 
-def median_seconds(work: Callable[[], object], repeats: int) -> float:
-    """Median wall time of repeats calls of work()."""
-    times = []
+def bench_features(splits: tuple[dict, ...], embeddings, repeats: int) -> dict:
+    """Featurising the three splits with a cold and a warm cache (medians), and the share of
+    the reviews' tokens that have a GloVe vector."""
+    seconds = {"cold": [], "warm": []}
     for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        with tempfile.TemporaryDirectory(prefix="hw3-bench-cache-") as cache:
+            for kind in ("cold", "warm"):
+                start = time.perf_counter()
+                extras.cached_datasets(mlp.create_tensor_dataset, splits, embeddings, cache)
+                seconds[kind].append(time.perf_counter() - start)
+    tokens = [token for split in splits for text in split["text"] for token in mlp.tokenize(text)]
+    return {"reviews": sum(len(split["text"]) for split in splits),
+            "cold_s": statistics.median(seconds["cold"]),
+            "warm_s": statistics.median(seconds["warm"]), "tokens": len(tokens),
+            "vocabulary_coverage": sum(token in embeddings for token in tokens) / len(tokens)}
 
 
-def bench_features(splits: tuple[dict, ...], embeddings, sample: int, repeats: int) -> dict:
-    """Per-review featurize() vs create_tensor_dataset, then cold and warm featurisation."""
-    reviews = {key: values[:sample] for key, values in splits[0].items()}
-    per_review = median_seconds(lambda: [featurize(t, embeddings) for t in reviews["text"]],
-                                repeats)
-    vectorised = median_seconds(
-        lambda: create_tensor_dataset(reviews, embeddings, cache_dir=None, progress=False),
-        repeats,
-    )
-    tokens = [token for text in (t for s in splits for t in s["text"]) for token in tokenize(text)]
-    coverage = sum(token in embeddings for token in tokens) / len(tokens)
-
-    cache = Path(tempfile.mkdtemp(prefix="hw3-bench-cache-"))
-    try:
-        def featurise_all() -> list:
-            return [create_tensor_dataset(s, embeddings, cache_dir=cache, progress=False)
-                    for s in splits]
-
-        def cold() -> list:
-            shutil.rmtree(cache, ignore_errors=True)
-            return featurise_all()
-
-        cold_seconds = median_seconds(cold, repeats)
-        warm_seconds = median_seconds(featurise_all, repeats)
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
-    return {
-        "sample_reviews": len(reviews["text"]),
-        "featurize_loop_s": per_review,
-        "create_tensor_dataset_s": vectorised,
-        "featurize_speedup": per_review / vectorised,
-        "reviews": sum(len(s["text"]) for s in splits),
-        "cold_s": cold_seconds,
-        "warm_s": warm_seconds,
-        "tokens": len(tokens),
-        "vocabulary_coverage": coverage,
-    }
+def train_project(splits: tuple[dict, ...], embeddings, epochs: int) -> list[dict]:
+    """The structures sweep of main.py, in this process: each structure's seconds, best dev
+    accuracy, hidden layers and learning rate."""
+    with tempfile.TemporaryDirectory(prefix="hw3-bench-plots-") as plots:
+        results = main.explore_mlp_structures(*splits, embeddings, epochs=epochs, seeds=[0],
+                                              workers=1, plots_dir=plots, cache_dir=None)
+    return [{"name": result["name"], "hidden_dims": result["hidden_dims"], "lr": result["lr"],
+             "seconds": result["runs"][0]["seconds"],
+             "best_dev_acc": result["runs"][0]["best_dev_acc"]} for result in results]
 
 
-def _train_project(datasets: list, embeddings, dims: list[int], lr: float, epochs: int) -> dict:
-    """One structure (Sigmoid, batch 64) through the project's run_mlp."""
-    config = {"hidden_dims": dims, "activation": "Sigmoid", "lr": lr, "batch_size": 64,
-              "num_epochs": epochs, "seed": 0, "device": "cpu", "progress": False}
-    start = time.perf_counter()
-    _, _, _, dev_accs, _, _ = run_mlp(config, embeddings, *datasets)
-    return {"seconds": time.perf_counter() - start, "best_dev_acc": max(dev_accs)}
-
-
-def _train_straightforward(datasets: list, dims: list[int], lr: float, epochs: int) -> dict:
-    """The same structure the textbook way: default DataLoaders that stack single examples,
+def train_straightforward(datasets: list, hidden_dims: list[int], lr: float,
+                          epochs: int) -> dict:
+    """The same structure the textbook way: DataLoaders that fetch and stack single examples,
     plain Adam, evaluation in batches of 64."""
-    set_seed(0)
+    torch.manual_seed(0)
     dev_set, train_set, _ = datasets
-    model = SentimentClassifier(dev_set.tensors[0].shape[1], 2, dims, "Sigmoid")
+    model = mlp.SentimentClassifier(dev_set.tensors[0].shape[1], 2, hidden_dims, "Sigmoid")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    train_loader = DataLoader(train_set, batch_size=64, shuffle=True)
-    dev_loader = DataLoader(dev_set, batch_size=64)
     start = time.perf_counter()
-    _, _, _, dev_accs = train(model, optimizer, train_loader, dev_loader, epochs, progress=False)
+    _, _, _, dev_accs = mlp.train(model, optimizer, DataLoader(train_set, 64, shuffle=True),
+                                  DataLoader(dev_set, 64), epochs, progress=False)
     return {"seconds": time.perf_counter() - start, "best_dev_acc": max(dev_accs)}
 
 
@@ -134,10 +85,8 @@ def _sigmoid_mlp_forward(weights: list[torch.Tensor], biases: list[torch.Tensor]
 
 def sigmoid_mlp_gradients(weights: list[torch.Tensor], biases: list[torch.Tensor],
                           inputs: torch.Tensor, labels: torch.Tensor) -> list[torch.Tensor]:
-    """Gradients of a Sigmoid MLP's mean cross-entropy, weights then biases, worked out by hand.
-
-    The same kernels autograd runs for SentimentClassifier, without its bookkeeping.
-    """
+    """Gradients of a Sigmoid MLP's mean cross-entropy, weights then biases, worked out by hand:
+    the kernels autograd runs for SentimentClassifier, without its bookkeeping."""
     *layer_inputs, logits = _sigmoid_mlp_forward(weights, biases, inputs)
     # d(mean cross-entropy)/d(logits) = (softmax - one-hot) / batch
     grad = torch.softmax(logits, dim=1).sub_(F.one_hot(labels, logits.shape[1])).div_(len(labels))
@@ -145,59 +94,54 @@ def sigmoid_mlp_gradients(weights: list[torch.Tensor], biases: list[torch.Tensor
     for layer in reversed(range(len(weights))):
         weight_grads.insert(0, grad.t().mm(layer_inputs[layer]))
         bias_grads.insert(0, grad.sum(dim=0))
-        if layer > 0:  # sigmoid'(z) = s * (1 - s), from the layer's output s
+        if layer > 0:  # sigmoid'(z) = s (1 - s), from the layer's output s
             grad = torch.ops.aten.sigmoid_backward(grad.mm(weights[layer]), layer_inputs[layer])
     return weight_grads + bias_grads
 
 
-def _train_kernels_only(datasets: list, dims: list[int], lr: float, epochs: int) -> dict:
-    """A floor for the same arithmetic: the training kernels called directly (backward pass by
-    hand, Adam's fused kernel through torch.optim.adam.adam), no nn.Module, autograd or
-    per-step metrics; dev accuracy after each epoch, in one batch."""
-    set_seed(0)
+def train_kernels_only(datasets: list, hidden_dims: list[int], lr: float, epochs: int) -> dict:
+    """A floor for the same arithmetic: the kernels called directly (the backward pass by hand,
+    Adam's fused update), no nn.Module, autograd or per-step metrics. The same initial weights
+    and batches (the project's DataLoaders) as the project's run with seed 0."""
+    torch.manual_seed(0)
     dev_set, train_set, _ = datasets
-    model = SentimentClassifier(dev_set.tensors[0].shape[1], 2, dims, "Sigmoid")
+    model = mlp.SentimentClassifier(dev_set.tensors[0].shape[1], 2, hidden_dims, "Sigmoid")
     weights = [linear.weight.detach() for linear in model.linears]
     biases = [linear.bias.detach() for linear in model.linears]
     params = weights + biases
-    exp_avgs = [torch.zeros_like(param) for param in params]
-    exp_avg_sqs = [torch.zeros_like(param) for param in params]
+    exp_avgs, exp_avg_sqs = [[torch.zeros_like(param) for param in params] for _ in range(2)]
     steps = [torch.zeros(()) for _ in params]
-    (features, labels), (dev_features, dev_labels) = train_set.tensors, dev_set.tensors
-    generator = torch.Generator().manual_seed(0)
-    best_dev_acc = 0.0
-    start = time.perf_counter()
+    train_loader = mlp.create_dataloader(train_set, 64)
+    dev_loader = mlp.create_dataloader(dev_set, 64, shuffle=False)
+    best_dev_acc, start = 0.0, time.perf_counter()
     with torch.no_grad():
         for _ in range(epochs):
-            for batch in torch.randperm(len(labels), generator=generator).split(64):
-                grads = sigmoid_mlp_gradients(weights, biases, features[batch], labels[batch])
+            for inputs, labels in train_loader:
+                grads = sigmoid_mlp_gradients(weights, biases, inputs, labels)
                 adam(params, grads, exp_avgs, exp_avg_sqs, [], steps, fused=True, amsgrad=False,
                      beta1=0.9, beta2=0.999, lr=lr, weight_decay=0.0, eps=1e-8, maximize=False)
-            dev_logits = _sigmoid_mlp_forward(weights, biases, dev_features)[-1]
-            dev_acc = accuracy(dev_logits, dev_labels).sum().item() / len(dev_labels)
-            best_dev_acc = max(best_dev_acc, dev_acc)
+            correct = sum(mlp.accuracy(_sigmoid_mlp_forward(weights, biases, inputs)[-1],
+                                       labels).sum().item() for inputs, labels in dev_loader)
+            best_dev_acc = max(best_dev_acc, correct / len(dev_set))
     return {"seconds": time.perf_counter() - start, "best_dev_acc": best_dev_acc}
 
 
-def bench_training(datasets: list, embeddings, epochs: int, repeats: int) -> dict:
-    """Each structure for `epochs` epochs: this project's path, the straightforward one and the
-    kernels-only floor, each the median of `repeats` runs taken in turn (the machine's drift
-    hits all three alike)."""
-    rows = {}
-    for name, (dims, lr) in STRUCTURES.items():
-        runs = {"project": [], "straightforward": [], "kernels_only": []}
-        for _ in range(repeats):
-            runs["project"].append(_train_project(datasets, embeddings, dims, lr, epochs))
-            runs["straightforward"].append(_train_straightforward(datasets, dims, lr, epochs))
-            runs["kernels_only"].append(_train_kernels_only(datasets, dims, lr, epochs))
-        # Every repeat trains from the same seed: its best dev accuracy is in "runs" too.
-        row = {path: {"seconds": statistics.median(run["seconds"] for run in path_runs),
-                      "best_dev_acc": path_runs[0]["best_dev_acc"], "runs": path_runs}
-               for path, path_runs in runs.items()}
-        row["speedup"] = row["straightforward"]["seconds"] / row["project"]["seconds"]
-        row["over_floor"] = row["project"]["seconds"] / row["kernels_only"]["seconds"]
-        rows[name] = row
-    return rows
+def bench_training(splits: tuple[dict, ...], embeddings, epochs: int, repeats: int) -> dict:
+    """Each structure through the project, the straightforward way and the floor: medians of
+    repeats runs, the three taken in turn so that the machine's drift hits them alike."""
+    datasets = [mlp.create_tensor_dataset(split, embeddings) for split in splits]
+    runs: dict[str, dict[str, list]] = {}
+    for _ in range(repeats):
+        for result in train_project(splits, embeddings, epochs):
+            row = runs.setdefault(result["name"], {"project": [], "straightforward": [],
+                                                   "kernels_only": []})
+            row["project"].append({key: result[key] for key in ("seconds", "best_dev_acc")})
+            for path, train in (("straightforward", train_straightforward),
+                                ("kernels_only", train_kernels_only)):
+                row[path].append(train(datasets, result["hidden_dims"], result["lr"], epochs))
+    return {name: {path: {"seconds": statistics.median(run["seconds"] for run in path_runs),
+                          "best_dev_acc": path_runs[0]["best_dev_acc"], "runs": path_runs}
+                   for path, path_runs in row.items()} for name, row in runs.items()}
 
 
 def _tree_rss_bytes(pid: int) -> int:
@@ -215,19 +159,17 @@ def _tree_rss_bytes(pid: int) -> int:
     return total
 
 
-def bench_main(data: str | None, quick: bool) -> dict:
-    """python main.py end to end in a subprocess, with a cold feature cache."""
+def bench_main(quick: bool) -> dict:
+    """`python main.py` end to end in a subprocess, with a cold feature cache: wall time and
+    peak memory of the main process and of it with its workers."""
     with tempfile.TemporaryDirectory(prefix="hw3-bench-") as scratch:
-        env = {**os.environ, CACHE_ENV: str(Path(scratch) / "cache")}
-        if data:
-            env[DATA_ENV] = data
-        command = [sys.executable, "main.py", "--plots-dir", str(Path(scratch) / "plots")]
-        command += ["--quick"] if quick else []
+        args = ["--plots-dir", f"{scratch}/plots", "--cache-dir", f"{scratch}/cache"]
+        command = [sys.executable, "main.py", *(["--quick"] if quick else []), *args]
         start = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                    cwd=Path(__file__).resolve().parent)
         peak_tree = 0
-        while process.poll() is None:  # main.py and its worker processes, together
+        while process.poll() is None:
             peak_tree = max(peak_tree, _tree_rss_bytes(process.pid))
             time.sleep(0.2)
         seconds = time.perf_counter() - start
@@ -235,8 +177,9 @@ def bench_main(data: str | None, quick: bool) -> dict:
             raise subprocess.CalledProcessError(process.returncode, command)
     # ru_maxrss of waited-for children, in KiB on Linux: the largest single process.
     peak_process = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return {"command": " ".join(["python", "main.py", *command[4:]]), "seconds": seconds,
-            "peak_rss_gib": peak_process / 2**30, "peak_rss_all_processes_gib": peak_tree / 2**30}
+    return {"command": " ".join(["python", "main.py", *(["--quick"] if quick else [])]),
+            "seconds": seconds, "peak_rss_gib": peak_process / 2**30,
+            "peak_rss_all_processes_gib": peak_tree / 2**30}
 
 
 def print_table(report: dict) -> None:
@@ -245,57 +188,45 @@ def print_table(report: dict) -> None:
     print(f"\n{report['machine']}\n")
     print("| what | this project | straightforward | ratio | kernels only (floor) |")
     print("| --- | --- | --- | --- | --- |")
-    print(f"| featurise {features['sample_reviews']} reviews: create_tensor_dataset vs "
-          f"featurize per review | {features['create_tensor_dataset_s']:.2f} s "
-          f"| {features['featurize_loop_s']:.2f} s | {features['featurize_speedup']:.1f}x | |")
     print(f"| featurise all {features['reviews']} reviews, cold cache "
           f"| {features['cold_s']:.2f} s | | | |")
     print(f"| the same, warm cache | {features['warm_s']:.3f} s | | | |")
     for name, row in report["training"].items():
-        accs = "/".join(f"{row[path]['best_dev_acc']:.4f}"
-                        for path in ("project", "straightforward", "kernels_only"))
-        print(f"| {report['epochs']} epochs of {name} (best dev acc {accs}) "
-              f"| {row['project']['seconds']:.1f} s | {row['straightforward']['seconds']:.1f} s "
-              f"| {row['speedup']:.1f}x | {row['kernels_only']['seconds']:.1f} s |")
+        accs = "/".join(f"{row[path]['best_dev_acc']:.4f}" for path in row)
+        project, plain, floor = (row[path]["seconds"] for path in row)
+        print(f"| {report['epochs']} epochs of {name} (best dev acc {accs}) | {project:.1f} s "
+              f"| {plain:.1f} s | {plain / project:.1f}x | {floor:.1f} s |")
     print(f"| `{main_run['command']}`, cold cache | {main_run['seconds']:.1f} s | | | |")
-    print(f"| its peak memory (RSS): main process / with its workers "
+    print(f"| its peak memory: main process / with its workers "
           f"| {main_run['peak_rss_gib']:.2f} / {main_run['peak_rss_all_processes_gib']:.2f} GiB "
           f"| | | |")
     print(f"\nvocabulary coverage: {features['vocabulary_coverage']:.2%} of "
           f"{features['tokens']} IMDB tokens are GloVe words")
 
 
-def main() -> None:
+def main_cli() -> None:
     """Run every measurement, print the table and write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=None,
-                        help=f"IMDB folder (default: ${DATA_ENV}, else the Hugging Face Hub)")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="runs of each timing but main.py's; the median is reported "
-                             "(default: 3)")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--repeats", type=main.positive_int, default=3,
+                        help="runs of each timing but main.py's; the median is reported")
     parser.add_argument("--quick", action="store_true",
                         help="100/200/100 reviews, 2 epochs, 1 repeat, main.py --quick")
-    parser.add_argument("--json", type=Path, default=Path("bench.json"),
-                        help="output file (default: bench.json)")
+    parser.add_argument("--json", type=Path, default=Path("bench.json"), help="output file")
     args = parser.parse_args()
-    if args.repeats < 1:
-        parser.error(f"--repeats must be at least 1, got {args.repeats}")
 
     # main.py first: ru_maxrss of children must not include anything else this script starts.
-    main_run = bench_main(args.data, args.quick)
+    main_run = bench_main(args.quick)
     sizes = (100, 200, 100) if args.quick else (5000, 20000, 10000)
-    splits = load_data_mlp(args.data, dev_size=sizes[0], train_size=sizes[1], test_size=sizes[2])
-    embeddings = load_embeddings()
-    repeats, epochs = (1, 2) if args.quick else (args.repeats, 20)
-    features = bench_features(splits, embeddings, sample=min(5000, sizes[0]), repeats=repeats)
-    datasets = [create_tensor_dataset(s, embeddings, cache_dir=None, progress=False)
-                for s in splits]
+    splits = mlp.load_data_mlp(dev_size=sizes[0], train_size=sizes[1], test_size=sizes[2])
+    embeddings = mlp.load_embeddings()
+    repeats, epochs = (1, 2) if args.quick else (args.repeats, main.EPOCHS)
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} "
                    f"torch threads, torch {torch.__version__}, Python {platform.python_version()}",
         "epochs": epochs,
-        "features": features,
-        "training": bench_training(datasets, embeddings, epochs, repeats),
+        "features": bench_features(splits, embeddings, repeats),
+        "training": bench_training(splits, embeddings, epochs, repeats),
         "main": main_run,
     }
     args.json.write_text(json.dumps(report, indent=1) + "\n")
@@ -304,4 +235,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main_cli()

@@ -1,376 +1,223 @@
-"""Tests of main.py: the three sweeps end to end, their plots and results log, and the CLI.
+"""The three sweeps as the course skeleton calls them, their results files, the command line."""
 
-Every sweep trains on the tiny fixture data (a few hundred reviews, 8-d word vectors) for two
-epochs, so the whole module runs in seconds; the files go to pytest's temporary folders.
-"""
-
-import argparse
 import json
-import multiprocessing
 import os
-import re
-import signal
-import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import make_tiny_vectors, write_imdb, write_vectors_file
+import torch
+from conftest import PNG, REPO
 
 import main
 import mlp
 
-REPO = Path(__file__).resolve().parents[1]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-RESULT_FILES = {"results.json", "results.md"}
-STRUCTURE_PLOTS = {
-    *(f"structures_loss_{slug}.png" for slug in ("none", "512", "512x512", "512x512x512")),
-    "structures_dev_acc.png",
-    "structures_dev_loss.png",
-}
-ACTIVATION_PLOTS = {"activations_dev_acc.png", "activations_dev_loss.png"}
-LEARNING_RATE_PLOTS = {"learning_rates_dev_acc.png", "learning_rates_dev_loss.png"}
-# sweep name in results.json -> (explorer, plot files it writes)
-SWEEPS = {
-    "structures": (main.explore_mlp_structures, STRUCTURE_PLOTS),
-    "activations": (main.explore_mlp_activations, ACTIVATION_PLOTS),
-    "learning-rates": (main.explore_mlp_learning_rates, LEARNING_RATE_PLOTS),
+PLOTS = {
+    "structures": {"structures_dev_acc.png", "structures_dev_loss.png",
+                   "structures_loss_none.png", "structures_loss_512.png",
+                   "structures_loss_512x512.png", "structures_loss_512x512x512.png"},
+    "activations": {"activations_dev_acc.png", "activations_dev_loss.png"},
+    "learning-rates": {"learning_rates_dev_acc.png", "learning_rates_dev_loss.png"},
 }
 
 
-def _options(plots_dir: Path, **overrides) -> main.SweepOptions:
-    """Two-epoch CPU sweep options writing to plots_dir, without progress bars."""
-    return main.SweepOptions(**{"epochs": 2, "plots_dir": plots_dir, "progress": False,
-                                "device": "cpu", **overrides})
+def _results(folder) -> dict:
+    return json.loads((folder / "results.json").read_text())["sweeps"]
 
 
-def _read_results(plots_dir: Path) -> dict:
-    """The parsed results.json of a plots folder."""
-    return json.loads((plots_dir / "results.json").read_text())
+def test_the_skeletons_main(tmp_path, monkeypatch):
+    """Called as the course skeleton's __main__ calls them, on a slice of the real data, the
+    three sweeps train every configuration, write their plots to plots/ and return results."""
+    monkeypatch.chdir(tmp_path)  # the sweeps write to ./plots, as in the skeleton
+    dev_data, train_data, test_data = mlp.load_data_mlp(dev_size=200, train_size=400,
+                                                        test_size=200)
+    embeddings = mlp.load_embeddings()
+    returned = {
+        "structures": main.explore_mlp_structures(dev_data, train_data, test_data, embeddings),
+        "activations": main.explore_mlp_activations(dev_data, train_data, test_data, embeddings),
+        "learning-rates": main.explore_mlp_learning_rates(dev_data, train_data, test_data,
+                                                          embeddings),
+    }
+    plots = tmp_path / "plots"
+    assert {path.name for path in plots.iterdir()} == set().union(*PLOTS.values()) | {
+        "results.json", "results.md"}
+    assert all((plots / name).read_bytes().startswith(PNG) for names in PLOTS.values()
+               for name in names)
+    recorded = _results(plots)
+    for sweep, results in returned.items():
+        assert recorded[sweep]["complete"]
+        assert recorded[sweep]["configs"] == json.loads(json.dumps(results))
+        for result in results:
+            (run,) = result["runs"]
+            assert len(run["dev_accs"]) == main.EPOCHS and 0.5 < run["test_acc"] <= 1
+            assert run["best_dev_acc"] == max(run["dev_accs"])
 
 
-def _as_json(value):
-    """value as results.json stores it (tuples become lists, and so on)."""
-    return json.loads(json.dumps(value))
+def _broken_forward(self, inp):
+    return self.linears[0](inp.T)  # a student's bug: the batch and feature axes swapped
 
 
-def _record_runs(monkeypatch, fail_on: int | None = None,
-                 error: BaseException | None = None) -> list:
-    """Record the name of each main.run_mlp call (raising error on call number fail_on)."""
-    calls = []
-    real_run_mlp = main.run_mlp
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_bug_in_forward_shows_its_own_traceback(tmp_path, monkeypatch, capsys, workers):
+    """A bug in forward propagates with its traceback down to the buggy line (from a worker
+    process too), instead of being reported as bad input in one line."""
+    monkeypatch.setattr(mlp.SentimentClassifier, "forward", _broken_forward)
+    with pytest.raises(RuntimeError, match="cannot be multiplied") as error:
+        main.main(["structures", "--quick", "--workers", workers, "--plots-dir",
+                   str(tmp_path / "plots"), "--cache-dir", str(tmp_path / "cache")])
+    bug_line = _broken_forward.__code__.co_firstlineno + 1
+    if workers == "1":
+        assert any(str(entry.path) == __file__ and entry.lineno + 1 == bug_line
+                   for entry in error.traceback)
+    else:  # the worker's traceback is the cause of the error raised here
+        assert f'{__file__}", line {bug_line}, in _broken_forward' in str(error.value.__cause__)
+    assert "error:" not in capsys.readouterr().err
+
+
+def _fail_on_third_run(monkeypatch, error: BaseException) -> list[str]:
+    """Make run_mlp train two configurations, then raise error; return the names it saw."""
+    seen, real_run_mlp = [], main.run_mlp
 
     def run_mlp(config, *args):
-        calls.append(config["name"])
-        if len(calls) == fail_on:
+        seen.append(config["name"])
+        if len(seen) == 3:
             raise error
         return real_run_mlp(config, *args)
 
     monkeypatch.setattr(main, "run_mlp", run_mlp)
-    return calls
+    return seen
 
 
-@pytest.fixture
-def cli_inputs(tmp_path):
-    """(data folder, word-vector file) for main.main: 400 train and 200 test fixture reviews."""
-    data = write_imdb(tmp_path / "imdb")
-    return data, write_vectors_file(tmp_path / "vectors.txt", make_tiny_vectors())
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), RuntimeError("boom")],
+                         ids=["ctrl-c", "bug"])
+def test_interruption_keeps_finished_configurations(tmp_path, imdb_dir, monkeypatch, capsys,
+                                                    error):
+    """Ctrl-C (exit 130, one line) or a bug (its traceback) in the third configuration leaves
+    the two finished ones in results.json, and the earlier results of other sweeps."""
+    plots = tmp_path / "plots"
+    earlier = {"complete": True, "configs": [], "settings": {
+        "command": "python main.py activations", "machine": "m", "epochs": 1, "seeds": [1],
+        "sizes": [1, 1, 1]}}
+    plots.mkdir()
+    (plots / "results.json").write_text(json.dumps({"sweeps": {"activations": earlier}}))
+    seen = _fail_on_third_run(monkeypatch, error)
+    argv = ["structures", "--data", str(imdb_dir), "--limit", "100", "--epochs", "1",
+            "--workers", "1", "--plots-dir", str(plots), "--cache-dir", str(tmp_path)]
+    with pytest.raises(SystemExit if isinstance(error, KeyboardInterrupt) else RuntimeError) \
+            as raised:
+        main.main(argv)
+    if isinstance(error, KeyboardInterrupt):
+        assert raised.value.code == 130
+        assert capsys.readouterr().err.splitlines() == [
+            f"interrupted: the finished configurations are in {plots / 'results.json'}"]
+    recorded = _results(plots)
+    assert recorded["activations"] == earlier
+    assert recorded["structures"]["complete"] is False
+    assert {config["name"] for config in recorded["structures"]["configs"]} == set(seen[:2])
 
 
-# ----------------------------------------------------------------------------------------------
-# The sweeps
-
-
-def _check_configs(sweep: str, results: list[dict]) -> None:
-    """The configurations are the ones the homework prescribes for the sweep."""
-    settings = [(r["hidden_dims"], r["activation"], r["lr"], r["batch_size"]) for r in results]
-    names = [r["name"] for r in results]
-    if sweep == "structures":
-        assert names == ["None", "512", "512 -> 512", "512 -> 512 -> 512"]
-        assert settings == [([], "Sigmoid", 0.025, 64), ([512], "Sigmoid", 0.02, 64),
-                            ([512, 512], "Sigmoid", 0.01, 64),
-                            ([512, 512, 512], "Sigmoid", 0.001, 64)]
-    elif sweep == "activations":
-        assert {"Sigmoid", "Tanh", "ReLU", "GELU"} <= set(names)
-        assert {setting[1] for setting in settings} == set(names)
-        assert all(dims == [512] and lr == 0.02 and batch == 128
-                   for dims, _, lr, batch in settings)
-    else:
-        lrs = [setting[2] for setting in settings]
-        assert len(set(lrs)) >= 4 and 0.02 in lrs
-        assert all(setting[:2] == ([512], "Sigmoid") and setting[3] == 64 for setting in settings)
-
-
-@pytest.mark.parametrize("sweep", SWEEPS)
-def test_sweep_end_to_end(tmp_path, tiny_datasets, tiny_vectors, sweep):
-    """A sweep trains every configuration, writes exactly its plots and a matching results log."""
-    explore, plots = SWEEPS[sweep]
-    results = explore(*tiny_datasets, tiny_vectors, _options(tmp_path))
-
-    _check_configs(sweep, results)
-    for result in results:
-        (run,) = result["runs"]
-        for key in ("train_losses", "train_accs", "dev_losses", "dev_accs"):
-            assert len(run[key]) == 2, (result["name"], key)
-        assert 0.0 <= run["test_acc"] <= 1.0
-        assert result["test_acc"] == {"mean": run["test_acc"], "std": 0.0}
-        assert run["best_dev_acc"] == max(run["dev_accs"])
-        assert run["dev_accs"][run["best_epoch"] - 1] == run["best_dev_acc"]
-
-    files = {path.name for path in tmp_path.iterdir()}
-    assert files == plots | RESULT_FILES
-    for name in files:
-        assert " " not in name and ">" not in name
-    for name in plots:
-        assert (tmp_path / name).read_bytes().startswith(PNG_MAGIC)
-
-    logged = _read_results(tmp_path)["sweeps"]
-    assert list(logged) == [sweep]
-    assert logged[sweep]["complete"] is True
-    assert logged[sweep]["settings"]["epochs"] == 2
-    assert logged[sweep]["settings"]["sizes"] == [len(split) for split in tiny_datasets]
-    assert logged[sweep]["configs"] == _as_json(results)
+def test_each_sweep_replaces_only_its_own_results(tmp_path, tiny_splits, tiny_vectors):
+    """Running a sweep again replaces its entry in results.json and keeps the other sweeps'."""
+    options = {"epochs": 1, "plots_dir": tmp_path, "cache_dir": None, "workers": 1}
+    main.explore_mlp_activations(*tiny_splits, tiny_vectors, **options)
+    main.explore_mlp_learning_rates(*tiny_splits, tiny_vectors, **options)
+    first = _results(tmp_path)
+    main.explore_mlp_activations(*tiny_splits, tiny_vectors, **{**options, "seeds": [5, 6]})
+    again = _results(tmp_path)
+    assert again["learning-rates"] == first["learning-rates"]
+    assert again["activations"]["settings"]["seeds"] == [5, 6]
+    assert all([run["seed"] for run in config["runs"]] == [5, 6]
+               for config in again["activations"]["configs"])
     markdown = (tmp_path / "results.md").read_text()
-    assert all(f"| {result['name']} |" in markdown for result in results)
+    assert "## learning-rates" in markdown and "±" in markdown.split("## activations")[1]
 
 
-def test_sweep_with_two_seeds_reports_mean_and_std(tmp_path, tiny_datasets, tiny_vectors):
-    """With seeds (1, 2) every configuration has two runs, and the summary is their mean ± std."""
-    options = _options(tmp_path, seeds=(1, 2))
-    results = main.explore_mlp_learning_rates(*tiny_datasets, tiny_vectors, options)
-    for result in results:
-        runs = result["runs"]
-        assert [run["seed"] for run in runs] == [1, 2]
-        assert runs[0]["train_losses"] != runs[1]["train_losses"]  # the seed mattered
-        for key in ("best_dev_acc", "test_acc"):
-            values = [run[key] for run in runs]
-            assert result[key]["mean"] == pytest.approx(statistics.fmean(values))
-            assert result[key]["std"] == pytest.approx(statistics.stdev(values))
-    assert _read_results(tmp_path)["sweeps"]["learning-rates"]["settings"]["seeds"] == [1, 2]
+def test_workers_give_the_numbers_of_one_process(tmp_path, tiny_splits, tiny_vectors):
+    """Runs trained side by side in worker processes record what one process records."""
+    recorded = {}
+    for workers in (1, 2):
+        main.explore_mlp_structures(*tiny_splits, tiny_vectors, epochs=2, workers=workers,
+                                    plots_dir=tmp_path / str(workers), cache_dir=None)
+        recorded[workers] = _results(tmp_path / str(workers))["structures"]["configs"]
+    assert [config["name"] for config in recorded[2]] == [c["name"] for c in recorded[1]]
+    for one, two in zip(recorded[1], recorded[2], strict=True):
+        for key in ("train_losses", "dev_losses", "dev_accs", "test_acc"):
+            assert two["runs"][0][key] == pytest.approx(one["runs"][0][key], rel=1e-5)
 
 
-def test_rerun_sweep_keeps_other_sweeps(tmp_path, tiny_datasets, tiny_vectors):
-    """Running one sweep again replaces only its own entry in results.json."""
-    main.explore_mlp_activations(*tiny_datasets, tiny_vectors, _options(tmp_path))
-    first_activations = _read_results(tmp_path)["sweeps"]["activations"]
-    main.explore_mlp_learning_rates(*tiny_datasets, tiny_vectors, _options(tmp_path))
-    both = _read_results(tmp_path)["sweeps"]
-    assert set(both) == {"activations", "learning-rates"}
-    assert both["activations"] == first_activations
-
-    main.explore_mlp_activations(*tiny_datasets, tiny_vectors, _options(tmp_path, seeds=(5,)))
-    rerun = _read_results(tmp_path)["sweeps"]
-    assert rerun["learning-rates"] == both["learning-rates"]
-    assert rerun["activations"]["settings"]["seeds"] == [5]
-    assert "## learning-rates" in (tmp_path / "results.md").read_text()
-
-
-def test_failed_sweep_keeps_finished_configurations(tmp_path, tiny_datasets, tiny_vectors,
-                                                    monkeypatch):
-    """An error in the third configuration leaves the first two in results.json, incomplete."""
-    calls = _record_runs(monkeypatch, 3, RuntimeError("boom"))
-    with pytest.raises(RuntimeError, match="boom"):
-        main.explore_mlp_structures(*tiny_datasets, tiny_vectors, _options(tmp_path))
-    assert calls == ["None", "512", "512 -> 512"]
-    logged = _read_results(tmp_path)["sweeps"]["structures"]
-    assert logged["complete"] is False
-    assert [config["name"] for config in logged["configs"]] == ["None", "512"]
-    assert "structures (incomplete" in (tmp_path / "results.md").read_text()
-
-
-def test_a_run_two_sweeps_share_is_trained_once(tmp_path, tiny_datasets, tiny_vectors,
-                                                 monkeypatch):
-    """Structures "512" and learning rate 0.02 are the same run: trained once, recorded twice."""
-    calls = _record_runs(monkeypatch)
-    sweeps = [main.SWEEPS["structures"], main.SWEEPS["learning-rates"]]
-    results = main.run_sweeps(sweeps, tiny_datasets, tiny_vectors, _options(tmp_path))
-    assert calls == ["None", "512", "512 -> 512", "512 -> 512 -> 512",
-                     "lr 0.1", "lr 0.005", "lr 0.001"]
-    shared = results["structures"][1]["runs"]
-    assert results["learning-rates"][1]["name"] == "lr 0.02"
-    assert results["learning-rates"][1]["runs"] == shared
-    logged = _read_results(tmp_path)["sweeps"]
-    assert logged["learning-rates"]["configs"][1]["runs"] == _as_json(shared)
-    assert all(entry["complete"] for entry in logged.values())
-
-
-class _QueueInProcess:
-    """Stands in for WorkerPool: records the queued jobs, then runs them here in that order."""
-
-    def __init__(self, datasets, embeddings):
-        self.datasets, self.embeddings = datasets, embeddings
-        self.jobs, self.finished = [], 0
-
-    def imap_unordered(self, func, jobs):
-        self.jobs = list(jobs)
-        for key, config, seed, epochs, device in self.jobs:
-            run = main._train_run(config, seed, self.datasets, self.embeddings, epochs, device,
-                                  progress=False)
-            self.finished += 1
-            yield key, run
-
-
-def test_workers_get_every_run_at_once_largest_first(tmp_path, tiny_datasets, tiny_vectors):
-    """With workers, all sweeps' runs are queued together, sweep by sweep with the largest model
-    first, and each sweep is plotted as soon as its last run is in, before later runs finish."""
-    queue = _QueueInProcess(tiny_datasets, tiny_vectors)
-    plotted = []  # (sweep, runs finished when it was plotted)
-    sweeps = [main.Sweep(sweep.name, sweep.configs,
-                         lambda results, folder, name=sweep.name: plotted.append(
-                             (name, queue.finished)))
-              for sweep in main.SWEEPS.values()]
-    options = _options(tmp_path, pool=queue, seeds=(1, 2))
-    results = main.run_sweeps(sweeps, tiny_datasets, tiny_vectors, options)
-
-    queued = [(config["name"], seed) for _, config, seed, _, _ in queue.jobs]
-    structures = ["512 -> 512 -> 512", "512 -> 512", "512", "None"]
-    activations = [config["name"] for config in main.SWEEPS["activations"].configs]
-    learning_rates = ["lr 0.1", "lr 0.005", "lr 0.001"]  # lr 0.02 is structures' "512"
-    assert queued == [(name, seed) for name in structures + activations + learning_rates
-                      for seed in (1, 2)]
-    assert plotted == [("structures", 8), ("activations", 20), ("learning-rates", 26)]
-    assert [result["name"] for result in results["structures"]] == [
-        "None", "512", "512 -> 512", "512 -> 512 -> 512"]  # recorded in the sweep's own order
-
-
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
-def test_worker_pool_starts_with_ctrl_c_ignored_and_gets_the_data_later(tiny_datasets):
-    """Workers ignore SIGINT from their first instruction (a Ctrl-C while they import torch
-    prints no tracebacks), and train only once the datasets are sent."""
-    with main.WorkerPool(2) as pool:
-        for child in multiprocessing.active_children():
-            status = Path(f"/proc/{child.pid}/status").read_text()
-            ignored = int(re.search(r"^SigIgn:\s*([0-9a-f]+)$", status, re.M).group(1), 16)
-            assert ignored & (1 << (signal.SIGINT - 1)), child
-        pool.send_datasets(tiny_datasets, 8)
-        config = {"name": "tiny", "hidden_dims": [4], "activation": "ReLU", "lr": 0.01,
-                  "batch_size": 64}
-        key, run = pool.apply(main._train_run_in_worker, (("key", config, 3, 1, "cpu"),))
-    assert key == "key"
-    assert run["seed"] == 3
-    assert len(run["dev_accs"]) == 1
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored here
+def test_a_diverging_configuration_is_marked_and_the_sweep_goes_on(tmp_path, tiny_splits,
+                                                                   tiny_vectors):
+    """A learning rate that breaks the loss is recorded as diverged (with its epoch) while the
+    other configurations train, and the plots are drawn."""
+    configs = [{"name": name, "hidden_dims": [4], "activation": "ReLU", "lr": lr,
+                "batch_size": 32} for name, lr in (("fine", 0.01), ("huge", 1e30))]
+    results = main.run_sweep("lr", configs, tiny_splits, tiny_vectors, epochs=2, workers=1,
+                             plots_dir=tmp_path, cache_dir=None)
+    fine, huge = (result["runs"][0] for result in results)
+    assert not fine["diverged"] and len(fine["dev_accs"]) == 2
+    assert huge["diverged"] and huge["diverged_epoch"] == 1 and huge["test_acc"] is None
+    assert "huge (diverged in epoch [1])" in (tmp_path / "results.md").read_text()
+    assert (tmp_path / "lr_dev_acc.png").read_bytes().startswith(PNG)
 
 
 # ----------------------------------------------------------------------------------------------
 # Command line
 
 
-@pytest.mark.parametrize(
-    ("error", "exit_code", "message"),
-    [(RuntimeError("boom"), main.EXIT_FAILED, "error: RuntimeError: boom"),
-     (KeyboardInterrupt(), main.EXIT_INTERRUPTED, "interrupted")],
-    ids=["error", "ctrl-c"],
-)
-def test_main_interrupted_reports_partial_results(tmp_path, cli_inputs, monkeypatch, capsys,
-                                                  error, exit_code, message):
-    """main() turns a failure in the third configuration into an exit code and says where the
-    two finished configurations are."""
-    data, vectors = cli_inputs
-    plots = tmp_path / "plots"
-    _record_runs(monkeypatch, 3, error)
-    # One worker: the runs stay in this process, where the patched run_mlp is seen.
-    code = main.main(["structures", "--data", str(data), "--embeddings", str(vectors),
-                      "--plots-dir", str(plots), "--limit", "100", "--epochs", "1",
-                      "--workers", "1"])
-    assert code == exit_code
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1
-    assert err[0].startswith(message)
-    assert str(plots / "results.json") in err[0]
-    logged = _read_results(plots)["sweeps"]["structures"]
-    assert logged["complete"] is False
-    assert [config["name"] for config in logged["configs"]] == ["None", "512"]
-
-
-@pytest.mark.parametrize(
-    ("argv", "mentions"),
-    [(["--epochs", "0"], "--epochs"), (["--epochs", "two"], "--epochs"),
-     (["everything"], "everything"), (["--seeds", "-1"], "--seeds")],
-    ids=["zero-epochs", "text-epochs", "unknown-sweep", "negative-seeds"],
-)
-def test_usage_errors_exit_2_with_one_line(capsys, argv, mentions):
-    """A bad command line exits with status 2 and a one-line message naming the problem."""
+@pytest.mark.parametrize("argv", [["--epochs", "0"], ["--epochs", "two"], ["everything"],
+                                  ["--seeds", "-1"], ["--device", "tpu"]])
+def test_a_bad_command_line_is_one_line_and_exit_2(capsys, argv):
+    """A bad flag or sweep exits with status 2 and one line naming it."""
     with pytest.raises(SystemExit) as exit_info:
         main.main(argv)
-    assert exit_info.value.code == main.EXIT_USAGE == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1
-    assert mentions in lines[0]
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1
+    assert argv[-1] in err
 
 
-def test_help_states_each_default_once():
-    """--help gives every option one default, and never a bare None."""
-    parser = main.build_parser()
-    text = parser.format_help()
-    options = [action for action in parser._actions if action.help != argparse.SUPPRESS
-               and action.dest != "help"]
-    assert text.count("(default:") == len(options)
+def test_an_unwritable_plots_folder_fails_before_any_work(tmp_path, capsys):
+    """A --plots-dir that cannot be made is a one-line usage error, before the data loads."""
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit) as exit_info:
+        main.main(["--plots-dir", str(tmp_path / "file" / "plots"), "--data", "nowhere"])
+    assert exit_info.value.code == 2
+    assert "cannot write to --plots-dir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--data", "--embeddings"])
+def test_bad_input_files_are_one_line_and_exit_1(tmp_path, capsys, flag):
+    """A missing data folder or word-vector file ends with one line naming it (status 1)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main.main([flag, str(tmp_path / "missing"), "--plots-dir", str(tmp_path)])
+    message = exit_info.value.code  # sys.exit(message): status 1, the message on stderr
+    assert message.startswith("error: ") and "\n" not in message
+    assert str(tmp_path / "missing") in message
+
+
+def test_help_shows_every_default():
+    """--help gives each option's default, and never a bare None."""
+    text = " ".join(main.build_parser().format_help().split())
     assert "(default: None)" not in text
-    assert "$HW3_DATA, else the Hugging Face Hub)" in " ".join(text.split())
+    for default in ("(default: 20)", "(default: 42)", "(default: glove-6B-50d)",
+                    "(default: plots)"):
+        assert default in text
 
 
 def test_quick_run_as_a_script(tmp_path):
-    """`python main.py --quick` runs all sweeps on the fixture data and writes every output."""
-    data = write_imdb(tmp_path / "imdb")
-    plots, cache = tmp_path / "plots", tmp_path / "cache"
-    env = {**os.environ, mlp.CACHE_ENV: str(cache)}  # keep features out of the repo's data/
-    env.pop(mlp.DATA_ENV, None)
-    completed = subprocess.run(
-        [sys.executable, "main.py", "--quick", "--data", str(data), "--plots-dir", str(plots)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-
-    expected = (STRUCTURE_PLOTS | ACTIVATION_PLOTS | LEARNING_RATE_PLOTS | RESULT_FILES
-                | {"activation_functions.png"})
-    assert {path.name for path in plots.iterdir()} == expected
-    logged = _read_results(plots)
-    assert set(logged["sweeps"]) == set(SWEEPS)
-    for entry in logged["sweeps"].values():
-        assert entry["complete"] is True
+    """`python main.py --quick` runs the three sweeps on the bundled data and writes every plot,
+    results.json and results.md."""
+    plots = tmp_path / "plots"
+    env = {key: value for key, value in os.environ.items() if key != "HW3_DATA"}
+    done = subprocess.run([sys.executable, "main.py", "--quick", "--plots-dir", str(plots),
+                           "--cache-dir", str(tmp_path / "cache")],
+                          cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert {path.name for path in plots.iterdir()} == set().union(*PLOTS.values()) | {
+        "activation_functions.png", "results.json", "results.md"}
+    for entry in _results(plots).values():
+        assert entry["complete"]
         assert entry["settings"]["epochs"] == main.QUICK_EPOCHS
         assert entry["settings"]["sizes"] == [main.QUICK_LIMIT] * 3
-    assert "--quick" in logged["run"]["command"]
-    assert (plots / "results.md").read_text() in completed.stdout
-    assert len(list(cache.glob("features-*.pt"))) == 3  # dev, train, test
-
-
-def test_worker_processes_record_the_same_results(tmp_path, cli_inputs):
-    """--workers 2 trains in worker processes, largest model first, yet records the sweep in its
-    own order with the numbers an in-process run gets."""
-    data, vectors = cli_inputs
-    sweeps = {}
-    for workers in ("1", "2"):
-        plots = tmp_path / workers
-        code = main.main(["structures", "--data", str(data), "--embeddings", str(vectors),
-                          "--plots-dir", str(plots), "--limit", "100", "--epochs", "2",
-                          "--workers", workers])
-        assert code == 0
-        sweeps[workers] = _read_results(plots)["sweeps"]["structures"]
-    one, two = sweeps["1"], sweeps["2"]
-    assert two["complete"]
-    assert [c["name"] for c in two["configs"]] == ["None", "512", "512 -> 512", "512 -> 512 -> 512"]
-    for in_process, in_worker in zip(one["configs"], two["configs"], strict=True):
-        for key in ("train_losses", "dev_losses", "dev_accs"):
-            assert in_worker["runs"][0][key] == pytest.approx(in_process["runs"][0][key], rel=1e-5)
-
-
-def test_each_sweep_records_the_command_that_made_it(tmp_path):
-    """A later run of one sweep keeps the other sweep's command next to that sweep's results."""
-    settings = {"epochs": 1, "seeds": [42], "sizes": [1, 1, 1]}
-    for sweep, command in (("structures", "python main.py"),
-                           ("activations", "python main.py activations --seeds 3")):
-        log = main.ResultsLog(tmp_path, {"command": command, "machine": "test machine"})
-        log.start(sweep, settings)
-        log.finish(sweep, [])
-    sweeps = _read_results(tmp_path)["sweeps"]
-    assert sweeps["structures"]["settings"]["command"] == "python main.py"
-    assert sweeps["activations"]["settings"]["command"] == "python main.py activations --seeds 3"
-    markdown = (tmp_path / "results.md").read_text()
-    structures, activations = markdown.split("## activations")
-    assert "`python main.py` on test machine" in structures
-    assert "`python main.py activations --seeds 3` on test machine" in activations
+        assert "--quick" in entry["settings"]["command"]
+    assert torch.load(next((tmp_path / "cache").glob("features-*.pt")), weights_only=True)
