@@ -3,8 +3,9 @@
 - read_imdb: the IMDB splits from the bundled data/imdb/, another folder, or the Hugging Face Hub
 - read_text_vectors: word vectors from a GloVe/word2vec text file (main.py --embeddings)
 - cached_datasets: the featurised splits, cached in data/cache/ so that later runs skip that step
+- train_and_record: every configuration of a sweep trained with each seed, side by side in
+  worker processes (one per CPU core), and recorded as it finishes
 - record_results: plots/results.json and results.md, rewritten after every configuration
-- map_side_by_side: runs trained in parallel worker processes, one per CPU core
 - load_checkpoint: weights saved by mlp.train, loaded without unpickling any code
 """
 
@@ -21,6 +22,7 @@ import signal
 import socket
 import statistics
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -314,6 +316,56 @@ def map_side_by_side(function: Callable, jobs: Sequence[tuple], shared_args: tup
     with multiprocessing.Pool(min(workers, len(jobs)), _start_worker, (shared_args,)) as pool:
         calls = [(index, function, job) for index, job in enumerate(jobs)]
         yield from pool.imap_unordered(_call_in_worker, calls)
+
+
+def train_and_record(sweep: str, configs: list[dict], run: Callable, data: tuple, *,
+                     epochs: int, seeds: Sequence[int], device: str, workers: int,
+                     plots_dir: str | os.PathLike, sizes: list[int]) -> list[dict]:
+    """Each configuration with its runs, one per seed of run(config, *data) (mlp.run_mlp's
+    signature and results), trained side by side and put into results.json as it finishes."""
+    settings = {"epochs": epochs, "seeds": list(seeds), "sizes": sizes}
+    # Largest models first, so that no worker is left alone with a big one at the end.
+    order = sorted(range(len(configs)), key=lambda i: -sum(configs[i]["hidden_dims"]))
+    jobs = [(run, configs[i], epochs, list(seeds), device, workers == 1) for i in order]
+    results = [None] * len(configs)
+    for job, result in map_side_by_side(train_seeds, jobs, data, workers):
+        results[order[job]] = result
+        done = [result for result in results if result is not None]
+        record_results(plots_dir, sweep, settings, done, complete=len(done) == len(configs))
+        runs = result["runs"]
+        print(f"{sweep:>14} | {result['name']:<18} "
+              f"| best dev acc {mean_std([run['best_dev_acc'] for run in runs])} "
+              f"| test acc {mean_std([run['test_acc'] for run in runs])}", flush=True)
+    return results
+
+
+def train_seeds(run: Callable, config: dict, epochs: int, seeds: Sequence[int], device: str,
+                progress: bool, *data) -> dict:
+    """The configuration with one record per seed of run(config, *data): its per-epoch lists,
+    best epoch, test scores, whether it diverged, and its seconds."""
+    runs = []
+    for seed in seeds:
+        start = time.perf_counter()
+        run_config = {**config, "num_epochs": epochs, "seed": seed, "device": device,
+                      "progress": progress}
+        # (beyond.py's runs add a dict of other findings as a seventh item)
+        train_losses, train_accs, dev_losses, dev_accs, test_loss, test_acc, *more = run(
+            run_config, *data)
+        finished = len(dev_accs)  # fewer than epochs if the loss diverged
+        best = dev_accs.index(max(dev_accs)) if finished else None
+        runs.append({
+            "seed": seed, "seconds": time.perf_counter() - start,
+            "train_losses": train_losses, "train_accs": train_accs,
+            "dev_losses": dev_losses, "dev_accs": dev_accs,
+            "best_epoch": best + 1 if finished else None,
+            "best_dev_acc": dev_accs[best] if finished else None,
+            "test_loss": test_loss if finished else None,
+            "test_acc": test_acc if finished else None,
+            "diverged": finished < epochs,
+            "diverged_epoch": finished + 1 if finished < epochs else None,
+        })
+        runs[-1].update(*more)
+    return {**config, "runs": runs}
 
 
 # ----------------------------------------------------------------------------------------------

