@@ -84,11 +84,13 @@ def make_tiny_vectors() -> mlp.WordVectors:
 def committed(path: str) -> bytes:
     """A file as committed at HEAD: `python main.py` rewrites the working copies in plots/."""
     try:
-        show = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=REPO, capture_output=True,
-                              check=True)
+        subprocess.run(["git", "rev-parse", "--verify", "HEAD"], cwd=REPO, capture_output=True,
+                       check=True)
     except (OSError, subprocess.CalledProcessError) as error:
         pytest.skip(f"reads the committed {path} through git, and this is not a git checkout "
-                    f"that has it ({error})")
+                    f"({error})")
+    show = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=REPO, capture_output=True)
+    assert show.returncode == 0, f"{path} is not committed: {show.stderr.decode().strip()}"
     return show.stdout
 
 

@@ -1,58 +1,41 @@
-"""The committed run: plots/ holds every required file, and hw3.md quotes its numbers."""
+"""The committed run: full-data sweeps with three seeds, and every plot that hw3.md shows.
 
-import json
+Read through git from HEAD, because `python main.py` rewrites plots/ with its own run.
+"""
+
 import re
-from pathlib import Path
 
 import pytest
+from conftest import PNG, REPO, committed
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "plots" / "results.json"
-PLOTS = [
-    "activation_functions.png",
-    "structures_loss_none.png", "structures_loss_512.png", "structures_loss_512x512.png",
-    "structures_loss_512x512x512.png", "structures_dev_acc.png", "structures_dev_loss.png",
-    "activations_dev_acc.png", "activations_dev_loss.png",
-    "learning_rates_dev_acc.png", "learning_rates_dev_loss.png",
-]
+HOMEWORK_SWEEPS = ["structures", "activations", "learning-rates"]
 
 
-def _fmt(stat: dict) -> str:
-    """A mean ± std as results.md and hw3.md print it."""
-    return f"{stat['mean']:.4f} ± {stat['std']:.4f}"
+def test_committed_sweeps_are_complete_full_data_runs(committed_results):
+    """Each sweep hw3.md quotes finished, on the homework's splits, 20 epochs, three seeds."""
+    for sweep in [*HOMEWORK_SWEEPS, "three-layer-learning-rates"]:
+        entry = committed_results[sweep]
+        assert entry["complete"], sweep
+        assert entry["settings"]["sizes"] == [5000, 20000, 10000], sweep
+        assert entry["settings"]["epochs"] == 20 and entry["settings"]["seeds"] == [42, 43, 44]
+        assert all(len(run["dev_accs"]) == 20 for c in entry["configs"] for run in c["runs"])
 
 
-def test_every_plot_is_committed_and_embedded():
-    """Each required plot exists, is a PNG, and hw3.md embeds it."""
-    text = (REPO / "hw3.md").read_text()
-    for name in PLOTS:
-        assert (REPO / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-        assert f"](plots/{name})" in text, name
+@pytest.mark.parametrize("sweep", HOMEWORK_SWEEPS)
+def test_each_sweeps_plots_are_committed_and_shown(committed_results, sweep):
+    """The sweep's plots (and each structure's loss plot) are committed PNGs that hw3.md shows."""
+    prefix = sweep.replace("-", "_")
+    names = [f"{prefix}_dev_acc.png", f"{prefix}_dev_loss.png"]
+    if sweep == "structures":
+        names += [f"structures_loss_{c['name'].replace(' -> ', 'x').lower()}.png"
+                  for c in committed_results[sweep]["configs"]]
+    shown = re.findall(r"\]\((plots/[\w.]+\.png)\)", (REPO / "hw3.md").read_text())
+    for name in names:
+        assert committed(f"plots/{name}").startswith(PNG), name
+        assert f"plots/{name}" in shown, name
 
 
-def test_committed_run_is_complete():
-    """results.json holds the three finished sweeps of the full data with three seeds."""
-    sweeps = json.loads(RESULTS.read_text())["sweeps"]
-    assert set(sweeps) == {"structures", "activations", "learning-rates"}
-    for entry in sweeps.values():
-        assert entry["complete"]
-        assert entry["settings"]["sizes"] == [5000, 20000, 10000]
-        assert entry["settings"]["epochs"] == 20 and len(entry["settings"]["seeds"]) == 3
-
-
-@pytest.mark.parametrize("sweep", ["structures", "activations", "learning-rates"])
-def test_hw3_table_quotes_the_committed_run(sweep):
-    """Every configuration's best dev and test accuracy in hw3.md's table are results.json's."""
-    text = (REPO / "hw3.md").read_text()
-    rows = {
-        cells[1].strip(): (cells[2].strip("* "), cells[3].strip("* "))
-        for line in text.splitlines()
-        if (cells := line.split("|")[1:-1]) and len(cells) == 4 and "±" in line
-    }
-    for config in json.loads(RESULTS.read_text())["sweeps"][sweep]["configs"]:
-        name = config["name"].replace(" -> ", " → ")
-        if sweep == "structures":
-            name = f"{name}, lr {config['lr']}"
-        elif sweep == "learning-rates":
-            name = re.sub(r"^lr ", "", name)
-        assert rows[name] == (_fmt(config["best_dev_acc"]), _fmt(config["test_acc"])), name
+def test_every_plot_hw3_shows_is_committed():
+    """No image link of hw3.md points at a file that is not committed."""
+    for path in re.findall(r"\]\((plots/[\w.]+\.png)\)", (REPO / "hw3.md").read_text()):
+        assert committed(path).startswith(PNG), path

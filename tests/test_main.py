@@ -199,8 +199,8 @@ def test_help_shows_every_default():
     """--help gives each option's default, and never a bare None."""
     text = " ".join(main.build_parser().format_help().split())
     assert "(default: None)" not in text
-    for default in ("(default: 20)", "(default: 42)", "(default: glove-6B-50d)",
-                    "(default: plots)"):
+    for default in (f"epochs per run (default: {main.EPOCHS};", "(default: 42)",
+                    "(default: glove-6B-50d)", "(default: plots)"):
         assert default in text
 
 

@@ -9,6 +9,7 @@ programming findings are checked against the committed run in plots/results.json
 import math
 import re
 import statistics
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -461,9 +462,9 @@ def best(run: dict) -> float:
     return run["best_dev_acc"]
 
 
-def findings(title: str) -> str:
-    """The **Findings.** paragraph under '### title', on one line."""
-    text = (REPO / "hw3.md").read_text(encoding="utf-8").split(f"### {title}\n", 1)[1]
+def findings(heading: str) -> str:
+    """The **Findings.** paragraph under a heading ('### MLP structures'), on one line."""
+    text = (REPO / "hw3.md").read_text(encoding="utf-8").split(f"\n{heading}\n", 1)[1]
     return " ".join(text.split("**Findings.**", 1)[1].split("\n\n", 1)[0].split())
 
 
@@ -493,7 +494,7 @@ def test_structures_findings(committed_results):
                                                               strict=True))
     assert run.sds(two, one) < 1
     good_lr = max(learned, key=lambda lr: run.mean(follow_up, f"lr {lr}"))
-    assert numbers(findings("MLP structures")) == [
+    assert numbers(findings("### MLP structures")) == [
         str(committed_results["structures"]["settings"]["epochs"]),
         f"{min(last['train_losses']):.2f}", f"{max(last['train_losses']):.2f}",
         f"{max(d - t for d, t in zip(last['dev_losses'], last['train_losses'], strict=True)):.3f}",
@@ -525,7 +526,7 @@ def test_activations_findings(committed_results):
     unsteady = max(final, key=lambda name: final[name][1])
     assert low == min(test, key=test.get) == unsteady
     others = [mean for name, (mean, _) in final.items() if name != low]
-    text = findings("Activation functions")
+    text = findings("### Activation functions")
     assert numbers(text) == [
         f"{dev[low]:.4f}", f"{dev[high]:.4f}", f"{dev[high] - dev[low]:.4f}",
         str(run.sds((sweep, high), (sweep, low))),
@@ -549,7 +550,7 @@ def test_learning_rate_findings(committed_results):
     last_loss = {lr: run.mean(*lrs[lr], lambda r: r["train_losses"][-1]) for lr in lrs}
     none, one, two, three = (("structures", name) for name in run.names("structures"))
     epochs = str(committed_results[sweep]["settings"]["epochs"])
-    assert numbers(findings("Learning rate")) == [
+    assert numbers(findings("### Learning rate")) == [
         str(first), str(second), f"{run.mean(*lrs[first]):.4f}", f"{run.std(*lrs[first]):.4f}",
         f"{run.mean(*lrs[second]):.4f}", f"{run.std(*lrs[second]):.4f}",
         str(high), f"{run.mean(*lrs[high], lambda r: r['dev_accs'][0]):.4f}", "1",
@@ -557,3 +558,60 @@ def test_learning_rate_findings(committed_results):
         f"{last_loss[first]:.4f}", str(first), f"{run.gap(lrs[first], lrs[low]):.4f}",
         str(run.sds(lrs[first], lrs[high])), str(run.sds(lrs[first], lrs[low])),
         f"{run.gap(one, none):.4f}", f"{run.gap(two, three):.4f}"]
+
+
+def test_beyond_table_and_findings(committed_results):
+    """The table of the four models and every number of their findings are the committed
+    run's: test accuracy gains, pretraining's small share, and the early best dev epochs."""
+    run, sweep = Run(committed_results), "beyond"
+    frozen, glove, bigrams, scratch = ((sweep, name) for name in run.names(sweep))
+    rows = table(section("Beyond the homework"))
+    for config in (frozen, glove, bigrams, scratch):
+        (cells,) = [cells for key, cells in rows.items() if key.split(" (")[0] == config[1]]
+        assert cells[1:] == [mean_std_text(run.values(*config)),
+                             mean_std_text(run.values(*config, lambda r: r["test_acc"])),
+                             f"{run.mean(*config, lambda r: r['seconds']):.1f}"], config
+
+    def test_acc(run_: dict) -> float:
+        return run_["test_acc"]
+
+    pooled = math.sqrt((run.std(*glove, test_acc) ** 2 + run.std(*scratch, test_acc) ** 2) / 2)
+    gain = run.mean(*glove, test_acc) - run.mean(*scratch, test_acc)
+    first_epoch = [run.mean(*config, lambda r: r["dev_accs"][0]) for config in (glove, scratch)]
+    learned = (glove, bigrams, scratch)
+    unigram_best = run.values(*glove, lambda r: r["best_epoch"]) + \
+        run.values(*scratch, lambda r: r["best_epoch"])
+    bigram_best = Counter(run.values(*bigrams, lambda r: r["best_epoch"]))
+    (late, count), = [(epoch, n) for epoch, n in bigram_best.items()
+                      if epoch > max(unigram_best)]
+    text = findings("## Beyond the homework")
+    assert numbers(text) == [
+        f"{run.mean(*frozen, test_acc):.4f}", f"{run.mean(*glove, test_acc):.4f}",
+        f"{run.mean(*bigrams, test_acc) - run.mean(*glove, test_acc):.4f}", f"{gain:.4f}",
+        str(round(gain / pooled)), "1", f"{first_epoch[0] - first_epoch[1]:.4f}",
+        f"{min(run.mean(*config, lambda r: r['train_accs'][-1]) for config in learned):.4f}",
+        str(committed_results[sweep]["settings"]["epochs"]), str(min(unigram_best)),
+        str(max(unigram_best)), str(late)]
+    assert f"({late} for {['no', 'one', 'two', 'three'][count]} of the bigram runs)" in text
+
+
+def test_nearest_neighbours_are_the_committed_runs(committed_results):
+    """The neighbours table is the first seed's, before and after training, and every word the
+    text cites as a neighbour is one."""
+    (first, *_) = [run for config in committed_results["beyond"]["configs"]
+                   for run in config["runs"] if "neighbours" in run]
+    before, after = first["neighbours"]["before"], first["neighbours"]["after"]
+    text = section("Beyond the homework")
+    assert f"(seed {first['seed']})" in text
+    rows = table(text)
+    for word in before:
+        assert rows[word][1:] == [", ".join(before[word]), ", ".join(after[word])], word
+    prose = " ".join(text.split(rows["masterpiece"][0], 1)[1].split("\n\n", 1)[1].split())
+    for query, cited in re.findall(r"\*(\w+)\* beside ((?:\*\w+\*(?: and )?)+)", prose):
+        assert set(re.findall(r"\*(\w+)\*", cited)) <= set(before[query]), query
+    for query, cited in re.findall(r"\*(\w+)\*: ((?:\*\w+\*(?:, )?)+)", prose):
+        assert set(re.findall(r"\*(\w+)\*", cited)) <= set(after[query]), query
+    assert set(re.search(r"those of \*good\* are words that come with it \(((?:\*\w+\*,? ?)+)\)",
+                         prose).group(1).replace("*", "").split(", ")) <= set(after["good"])
+    nearest = re.search(r"In GloVe, \*good\*'s nearest word is \*(\w+)\*, not \*bad\*", prose)
+    assert nearest.group(1) == before["good"][0] and "bad" not in before["good"]
