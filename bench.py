@@ -55,21 +55,22 @@ def train_project(splits: tuple[dict, ...], embeddings, epochs: int) -> list[dic
         results = main.explore_mlp_structures(*splits, embeddings, epochs=epochs, seeds=[0],
                                               workers=1, plots_dir=plots, cache_dir=None)
     return [{"name": result["name"], "hidden_dims": result["hidden_dims"], "lr": result["lr"],
-             "seconds": result["runs"][0]["seconds"],
+             "batch_size": result["batch_size"], "seconds": result["runs"][0]["seconds"],
              "best_dev_acc": result["runs"][0]["best_dev_acc"]} for result in results]
 
 
-def train_straightforward(datasets: list, hidden_dims: list[int], lr: float,
+def train_straightforward(datasets: list, hidden_dims: list[int], lr: float, batch_size: int,
                           epochs: int) -> dict:
     """The same structure the textbook way: DataLoaders that fetch and stack single examples,
-    plain Adam, evaluation in batches of 64."""
+    plain Adam, evaluation in batches of the same size."""
     torch.manual_seed(0)
     dev_set, train_set, _ = datasets
     model = mlp.SentimentClassifier(dev_set.tensors[0].shape[1], 2, hidden_dims, "Sigmoid")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     start = time.perf_counter()
-    _, _, _, dev_accs = mlp.train(model, optimizer, DataLoader(train_set, 64, shuffle=True),
-                                  DataLoader(dev_set, 64), epochs, progress=False)
+    _, _, _, dev_accs = mlp.train(model, optimizer,
+                                  DataLoader(train_set, batch_size, shuffle=True),
+                                  DataLoader(dev_set, batch_size), epochs, progress=False)
     return {"seconds": time.perf_counter() - start, "best_dev_acc": max(dev_accs)}
 
 
@@ -99,7 +100,8 @@ def sigmoid_mlp_gradients(weights: list[torch.Tensor], biases: list[torch.Tensor
     return weight_grads + bias_grads
 
 
-def train_kernels_only(datasets: list, hidden_dims: list[int], lr: float, epochs: int) -> dict:
+def train_kernels_only(datasets: list, hidden_dims: list[int], lr: float, batch_size: int,
+                       epochs: int) -> dict:
     """A floor for the same arithmetic: the kernels called directly (the backward pass by hand,
     Adam's fused update), no nn.Module, autograd or per-step metrics. The same initial weights
     and batches (the project's DataLoaders) as the project's run with seed 0."""
@@ -109,10 +111,10 @@ def train_kernels_only(datasets: list, hidden_dims: list[int], lr: float, epochs
     weights = [linear.weight.detach() for linear in model.linears]
     biases = [linear.bias.detach() for linear in model.linears]
     params = weights + biases
-    exp_avgs, exp_avg_sqs = [[torch.zeros_like(param) for param in params] for _ in range(2)]
+    exp_avgs, exp_avg_sqs = ([torch.zeros_like(param) for param in params] for _ in range(2))
     steps = [torch.zeros(()) for _ in params]
-    train_loader = mlp.create_dataloader(train_set, 64)
-    dev_loader = mlp.create_dataloader(dev_set, 64, shuffle=False)
+    train_loader = mlp.create_dataloader(train_set, batch_size)
+    dev_loader = mlp.create_dataloader(dev_set, batch_size, shuffle=False)
     best_dev_acc, start = 0.0, time.perf_counter()
     with torch.no_grad():
         for _ in range(epochs):
@@ -138,7 +140,8 @@ def bench_training(splits: tuple[dict, ...], embeddings, epochs: int, repeats: i
             row["project"].append({key: result[key] for key in ("seconds", "best_dev_acc")})
             for path, train in (("straightforward", train_straightforward),
                                 ("kernels_only", train_kernels_only)):
-                row[path].append(train(datasets, result["hidden_dims"], result["lr"], epochs))
+                row[path].append(train(datasets, result["hidden_dims"], result["lr"],
+                                       result["batch_size"], epochs))
     return {name: {path: {"seconds": statistics.median(run["seconds"] for run in path_runs),
                           "best_dev_acc": path_runs[0]["best_dev_acc"], "runs": path_runs}
                    for path, path_runs in row.items()} for name, row in runs.items()}

@@ -79,8 +79,8 @@ def test_the_experiment_end_to_end(tmp_path, tiny_splits, tiny_vectors, monkeypa
     recorded = json.loads((tmp_path / "results.json").read_text())["sweeps"]["beyond"]
     assert recorded["complete"] and recorded["configs"] == json.loads(json.dumps(results))
     assert len(results) == 4 and all(len(r["runs"][0]["dev_accs"]) == 2 for r in results)
-    (neighbours,) = [run["neighbours"] for result in results for run in result["runs"]
-                     if "neighbours" in run]
+    (neighbours,) = (run["neighbours"] for result in results for run in result["runs"]
+                     if "neighbours" in run)
     assert set(neighbours) == {"before", "after"}
     assert all(len(words) == beyond.NEIGHBOURS for words in neighbours["before"].values())
     assert set(neighbours["after"]) == {"great", "awful"}

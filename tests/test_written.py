@@ -567,7 +567,7 @@ def test_beyond_table_and_findings(committed_results):
     frozen, glove, bigrams, scratch = ((sweep, name) for name in run.names(sweep))
     rows = table(section("Beyond the homework"))
     for config in (frozen, glove, bigrams, scratch):
-        (cells,) = [cells for key, cells in rows.items() if key.split(" (")[0] == config[1]]
+        (cells,) = (cells for key, cells in rows.items() if key.split(" (")[0] == config[1])
         assert cells[1:] == [mean_std_text(run.values(*config)),
                              mean_std_text(run.values(*config, lambda r: r["test_acc"])),
                              f"{run.mean(*config, lambda r: r['seconds']):.1f}"], config
@@ -582,8 +582,8 @@ def test_beyond_table_and_findings(committed_results):
     unigram_best = run.values(*glove, lambda r: r["best_epoch"]) + \
         run.values(*scratch, lambda r: r["best_epoch"])
     bigram_best = Counter(run.values(*bigrams, lambda r: r["best_epoch"]))
-    (late, count), = [(epoch, n) for epoch, n in bigram_best.items()
-                      if epoch > max(unigram_best)]
+    (late, count), = ((epoch, n) for epoch, n in bigram_best.items()
+                      if epoch > max(unigram_best))
     text = findings("## Beyond the homework")
     assert numbers(text) == [
         f"{run.mean(*frozen, test_acc):.4f}", f"{run.mean(*glove, test_acc):.4f}",
@@ -598,8 +598,8 @@ def test_beyond_table_and_findings(committed_results):
 def test_nearest_neighbours_are_the_committed_runs(committed_results):
     """The neighbours table is the first seed's, before and after training, and every word the
     text cites as a neighbour is one."""
-    (first, *_) = [run for config in committed_results["beyond"]["configs"]
-                   for run in config["runs"] if "neighbours" in run]
+    (first, *_) = (run for config in committed_results["beyond"]["configs"]
+                   for run in config["runs"] if "neighbours" in run)
     before, after = first["neighbours"]["before"], first["neighbours"]["after"]
     text = section("Beyond the homework")
     assert f"(seed {first['seed']})" in text
