@@ -39,16 +39,16 @@ def test_quick_bench_measures_every_row(tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.loads(report_path.read_text())
     features = report["features"]
-    assert features["reviews"] == 400 and features["cold_s"] > 0 and features["warm_s"] > 0
+    assert features["reviews"] == 400
+    assert "| featurise all 400 reviews, cold cache |" in done.stdout
     assert 0.9 < features["vocabulary_coverage"] <= 1
     assert report["training"]
     for name, row in report["training"].items():
         assert set(row) == {"project", "straightforward", "kernels_only"}
-        assert all(path["seconds"] > 0 for path in row.values())
         # The same weights and batches: the floor's dev accuracy is the project's.
         assert row["kernels_only"]["best_dev_acc"] == pytest.approx(
             row["project"]["best_dev_acc"], abs=0.02)
         assert f"2 epochs of {name} " in done.stdout
     assert report["main"]["command"] == "python main.py --quick"
     assert report["main"]["peak_rss_gib"] > 0.05
-    assert f"{report['main']['seconds']:.1f} s" in done.stdout
+    assert "| `python main.py --quick`, cold cache |" in done.stdout
