@@ -44,7 +44,7 @@ NEIGHBOURS, AMONG = 5, 5000  # that many neighbours, among that many most freque
 def explore_beyond(dev_d: dict, train_d: dict, test_d: dict, embeddings: mlp.WordVectors, *,
                    epochs: int = EPOCHS, seeds: Sequence[int] = (mlp.SEED,),
                    plots_dir: str | os.PathLike = main.PLOTS_DIR, device: str = mlp.DEVICE,
-                   workers: int = main.WORKERS,
+                   workers: int | None = None,
                    cache_dir: str | os.PathLike | None = main.CACHE_DIR) -> list[dict]:
     """Train the four models above like the homework's sweeps (results.json, one line each),
     plot them, and return one result per model; the GloVe-initialised model's runs also list

@@ -319,11 +319,15 @@ def map_side_by_side(function: Callable, jobs: Sequence[tuple], shared_args: tup
 
 
 def train_and_record(sweep: str, configs: list[dict], run: Callable, data: tuple, *,
-                     epochs: int, seeds: Sequence[int], device: str, workers: int,
+                     epochs: int, seeds: Sequence[int], device: str, workers: int | None,
                      plots_dir: str | os.PathLike, sizes: list[int]) -> list[dict]:
     """Each configuration with its runs, one per seed of run(config, *data) (mlp.run_mlp's
-    signature and results), trained side by side and put into results.json as it finishes."""
+    signature and results), trained side by side and put into results.json as it finishes.
+
+    workers: runs at a time, in worker processes (None: one per CPU core on the CPU, else 1).
+    """
     settings = {"epochs": epochs, "seeds": list(seeds), "sizes": sizes}
+    workers = workers or (os.cpu_count() if device == "cpu" else 1)
     # Largest models first, so that no worker is left alone with a big one at the end.
     order = sorted(range(len(configs)), key=lambda i: -sum(configs[i]["hidden_dims"]))
     jobs = [(run, configs[i], epochs, list(seeds), device, workers == 1) for i in order]

@@ -12,7 +12,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -34,7 +34,6 @@ from mlp import (
 EPOCHS = 20
 PLOTS_DIR = Path("plots")
 CACHE_DIR = Path(__file__).resolve().parent / "data" / "cache"  # featurised splits, git-ignored
-WORKERS = os.cpu_count() if DEVICE == "cpu" else 1  # runs trained side by side
 QUICK_LIMIT, QUICK_EPOCHS = 200, 2  # --quick: reviews per split, epochs
 
 
@@ -80,14 +79,15 @@ def explore_mlp_learning_rates(dev_d: dict, train_d: dict, test_d: dict, embeddi
 def run_sweep(sweep: str, configs: list[dict], raw_splits: Sequence[dict], embeddings, *,
               loss_plots: bool = False, epochs: int = EPOCHS, seeds: Sequence[int] = (SEED,),
               plots_dir: str | os.PathLike = PLOTS_DIR, device: str = DEVICE,
-              workers: int = WORKERS,
+              workers: int | None = None,
               cache_dir: str | os.PathLike | None = CACHE_DIR) -> list[dict]:
     """Featurise the (dev, train, test) dicts, train every configuration with every seed, and
     return one result per configuration (the configuration and its runs).
 
     Each finished configuration goes into plots_dir/results.json at once; then come the plots:
     dev accuracy and loss across the configurations, and with loss_plots a train vs dev loss
-    plot of each. workers: runs trained side by side in worker processes (1: in this one).
+    plot of each. workers: runs trained side by side in worker processes (1: in this one;
+    None: one per CPU core on the CPU, else 1).
     """
     datasets = extras.cached_datasets(create_tensor_dataset, raw_splits, embeddings, cache_dir)
     results = extras.train_and_record(
@@ -169,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: --limit {QUICK_LIMIT} --epochs {QUICK_EPOCHS}")
     parser.add_argument("--device", default=DEVICE, choices=["cpu", "cuda"], help="where to train")
-    parser.add_argument("--workers", type=positive_int, default=WORKERS,
-                        help="runs trained side by side in worker processes")
+    parser.add_argument("--workers", type=positive_int, default=argparse.SUPPRESS,
+                        help="runs trained side by side in worker processes (default: one per "
+                             "CPU core on the CPU, 1 on CUDA)")
     parser.add_argument("--plots-dir", type=Path, default=PLOTS_DIR,
                         help="folder for the plots, results.json and results.md")
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR,
@@ -178,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def sweeps(name: str) -> list:
+def sweeps(name: str) -> list[Callable]:
     """The explore_* functions that the command line's sweep names."""
     if name == "beyond":
         import beyond  # imported only when asked for, since it imports this module
@@ -201,9 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as error:
         parser.error(f"cannot write to --plots-dir {args.plots_dir} ({error.strerror})")
     options = {"seeds": range(args.seed, args.seed + args.seeds), "plots_dir": args.plots_dir,
-               "device": args.device, "workers": args.workers, "cache_dir": args.cache_dir}
-    if "epochs" in args:  # else each sweep's own default
-        options["epochs"] = args.epochs
+               "device": args.device, "cache_dir": args.cache_dir}
+    options.update({name: getattr(args, name) for name in ("epochs", "workers") if name in args})
     start = time.perf_counter()
     try:
         dev, train, test = load_data_mlp(args.data, dev_size=min(5000, args.limit),

@@ -58,6 +58,7 @@ def load_data_mlp(source: str | os.PathLike | None = None, *, dev_size: int = 50
         if wanted > len(columns["label"]):
             raise DataError(f"the {split} split has {len(columns['label'])} reviews but {wanted} "
                             f"were asked for; ask for fewer (--limit N)")
+        # The permutation of the datasets library's shuffle(seed=seed), which split it before.
         order = np.random.default_rng(seed).permutation(len(columns["label"]))
         shuffled[split] = {name: [values[i] for i in order] for name, values in columns.items()}
 
