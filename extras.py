@@ -116,8 +116,8 @@ def _download_from_hub() -> dict[str, dict[str, list]]:
         hub = datasets.load_dataset(HUB_DATASET)
     except Exception as error:  # every network or Hub failure has the same fix
         raise DataError(f"cannot download {HUB_DATASET} from the Hugging Face Hub "
-                        f"({type(error).__name__}); leave out --data to use the bundled copy "
-                        f"in data/imdb/") from None
+                        f"({type(error).__name__}); use the bundled copy in data/imdb/ (the "
+                        f"default) or --data DIR") from None
     return {split: hub[split].to_dict() for split in ("train", "test")}
 
 

@@ -143,7 +143,7 @@ def test_unreachable_hub_is_one_line_at_once(monkeypatch):
     hub = _FakeHub(monkeypatch, reachable=False)
     with pytest.raises(extras.DataError) as error:
         mlp.load_data_mlp("hub")
-    assert "leave out --data" in _one_line(error)
+    assert "use the bundled copy" in _one_line(error)
     assert hub.asked == []
 
 
