@@ -22,6 +22,7 @@ import signal
 import socket
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -33,6 +34,7 @@ import pyarrow.json
 import pyarrow.parquet
 import torch
 from torch.utils.data import TensorDataset
+from tqdm import tqdm
 
 BUNDLED_DATA = Path(__file__).resolve().parent / "data" / "imdb"
 DATA_ENV = "HW3_DATA"  # names a folder to read instead of the bundled copy
@@ -289,6 +291,10 @@ def _start_worker(shared_args: tuple) -> None:
     _worker_args = shared_args
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)  # the workers are the parallelism: one core each
+    # tqdm's lock, made by the parent before the fork, is shared with it: a worker terminated
+    # while it held the lock (the pool is terminated when a run fails) would leave every later
+    # progress bar of the parent waiting for it forever. Each worker takes a lock of its own.
+    tqdm.set_lock(threading.RLock())
 
 
 def _call_in_worker(call: tuple) -> tuple[int, object]:

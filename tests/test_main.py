@@ -4,11 +4,16 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 import torch
 from conftest import PNG, REPO
+from tqdm import tqdm
 
+import extras
 import main
 import mlp
 
@@ -143,6 +148,32 @@ def test_workers_give_the_numbers_of_one_process(tmp_path, tiny_splits, tiny_vec
     for one, two in zip(recorded[1], recorded[2], strict=True):
         for key in ("train_losses", "dev_losses", "dev_accs", "test_acc"):
             assert two["runs"][0][key] == pytest.approx(one["runs"][0][key], rel=1e-5)
+
+
+def _hold_the_progress_bar_lock_or_fail(job: str, held: Path) -> None:
+    """A job for a worker: "hold" takes tqdm's lock and keeps it; "fail" raises once it is held."""
+    if job == "hold":
+        with tqdm.get_lock():
+            held.touch()
+            time.sleep(60)
+    for _ in range(500):
+        if held.exists():
+            break
+        time.sleep(0.02)
+    raise RuntimeError("a run failed")
+
+
+def test_progress_bars_still_draw_after_a_run_fails_in_a_worker(tmp_path):
+    """A run that fails terminates the other workers, one of them maybe while it draws a progress
+    bar; the progress bars of this process (the next sweep's) must not wait for it forever."""
+    tqdm(disable=True)  # as featurize's bar is, before the workers start
+    jobs = [(job, tmp_path / "held") for job in ("hold", "fail")]
+    with pytest.raises(RuntimeError, match="a run failed"):
+        list(extras.map_side_by_side(_hold_the_progress_bar_lock_or_fail, jobs, (), workers=2))
+    bar = threading.Thread(target=lambda: tqdm(range(3), disable=True).close(), daemon=True)
+    bar.start()
+    bar.join(timeout=10)
+    assert not bar.is_alive(), "a progress bar waits for a lock held by a terminated worker"
 
 
 def test_a_diverging_configuration_is_marked_and_the_sweep_goes_on(tmp_path, tiny_splits,
