@@ -28,6 +28,14 @@ NEUTRAL_WORDS = ["the", "movie", "film", "plot", "actor", "was", "and", "a", "st
 VOCABULARY = POSITIVE_WORDS + NEGATIVE_WORDS + NEUTRAL_WORDS + [".", "!", "'s"]
 TINY_DIM = 8
 PNG = b"\x89PNG\r\n\x1a\n"
+# The plots each homework sweep writes (SPEC.md: 4 + 2 for structures, 2 each for the others).
+PLOTS = {
+    "structures": ["structures_dev_acc.png", "structures_dev_loss.png",
+                   "structures_loss_none.png", "structures_loss_512.png",
+                   "structures_loss_512x512.png", "structures_loss_512x512x512.png"],
+    "activations": ["activations_dev_acc.png", "activations_dev_loss.png"],
+    "learning-rates": ["learning_rates_dev_acc.png", "learning_rates_dev_loss.png"],
+}
 
 
 def make_reviews(n_rows: int, seed: int = 0) -> dict:

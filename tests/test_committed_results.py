@@ -6,14 +6,12 @@ Read through git from HEAD, because `python main.py` rewrites plots/ with its ow
 import re
 
 import pytest
-from conftest import PNG, REPO, committed
-
-HOMEWORK_SWEEPS = ["structures", "activations", "learning-rates"]
+from conftest import PLOTS, PNG, REPO, committed
 
 
 def test_committed_sweeps_are_complete_full_data_runs(committed_results):
     """Each sweep hw3.md quotes finished, on the homework's splits, 20 epochs, three seeds."""
-    for sweep in [*HOMEWORK_SWEEPS, "three-layer-learning-rates"]:
+    for sweep in [*PLOTS, "three-layer-learning-rates"]:
         entry = committed_results[sweep]
         assert entry["complete"], sweep
         assert entry["settings"]["sizes"] == [5000, 20000, 10000], sweep
@@ -21,16 +19,11 @@ def test_committed_sweeps_are_complete_full_data_runs(committed_results):
         assert all(len(run["dev_accs"]) == 20 for c in entry["configs"] for run in c["runs"])
 
 
-@pytest.mark.parametrize("sweep", HOMEWORK_SWEEPS)
-def test_each_sweeps_plots_are_committed_and_shown(committed_results, sweep):
+@pytest.mark.parametrize("sweep", PLOTS)
+def test_each_sweeps_plots_are_committed_and_shown(sweep):
     """The sweep's plots (and each structure's loss plot) are committed PNGs that hw3.md shows."""
-    prefix = sweep.replace("-", "_")
-    names = [f"{prefix}_dev_acc.png", f"{prefix}_dev_loss.png"]
-    if sweep == "structures":
-        names += [f"structures_loss_{c['name'].replace(' -> ', 'x').lower()}.png"
-                  for c in committed_results[sweep]["configs"]]
     shown = re.findall(r"\]\((plots/[\w.]+\.png)\)", (REPO / "hw3.md").read_text())
-    for name in names:
+    for name in PLOTS[sweep]:
         assert committed(f"plots/{name}").startswith(PNG), name
         assert f"plots/{name}" in shown, name
 

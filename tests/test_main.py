@@ -10,20 +10,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import PNG, REPO
+from conftest import PLOTS, PNG, REPO
 from tqdm import tqdm
 
 import extras
 import main
 import mlp
-
-PLOTS = {
-    "structures": {"structures_dev_acc.png", "structures_dev_loss.png",
-                   "structures_loss_none.png", "structures_loss_512.png",
-                   "structures_loss_512x512.png", "structures_loss_512x512x512.png"},
-    "activations": {"activations_dev_acc.png", "activations_dev_loss.png"},
-    "learning-rates": {"learning_rates_dev_acc.png", "learning_rates_dev_loss.png"},
-}
 
 
 def _results(folder) -> dict:
