@@ -315,11 +315,15 @@ def map_side_by_side(function: Callable, jobs: Sequence[tuple], shared_args: tup
         for index, job in enumerate(jobs):
             yield index, function(*job, *shared_args)
         return
+    # On Linux the workers are forked: they start with this process's modules and data, copied
+    # rather than imported and pickled again (Python 3.14 would otherwise use forkserver). Other
+    # systems start them afresh (spawn), which is safe there and slower.
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     # torch imports about a second's worth of modules when the first optimizer is made: made
     # here first, they are copied into every forked worker instead of imported again in each.
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     # Leaving the with-block (done, an error, Ctrl-C) terminates the workers at once.
-    with multiprocessing.Pool(min(workers, len(jobs)), _start_worker, (shared_args,)) as pool:
+    with context.Pool(min(workers, len(jobs)), _start_worker, (shared_args,)) as pool:
         calls = [(index, function, job) for index, job in enumerate(jobs)]
         yield from pool.imap_unordered(_call_in_worker, calls)
 
