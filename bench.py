@@ -26,9 +26,11 @@ import torch.nn.functional as F
 from torch.optim.adam import adam
 from torch.utils.data import DataLoader
 
-import extras
-import main
 import mlp
+import sweeps
+
+HERE = Path(__file__).resolve().parent
+QUICK_SIZES = {"dev": 100, "train": 200, "test": 100}  # --quick: reviews per split
 
 
 def bench_features(splits: tuple[dict, ...], embeddings, repeats: int) -> dict:
@@ -39,7 +41,7 @@ def bench_features(splits: tuple[dict, ...], embeddings, repeats: int) -> dict:
         with tempfile.TemporaryDirectory(prefix="hw3-bench-cache-") as cache:
             for kind in ("cold", "warm"):
                 start = time.perf_counter()
-                extras.cached_datasets(mlp.create_tensor_dataset, splits, embeddings, cache)
+                sweeps.featurise(splits, embeddings, cache)
                 seconds[kind].append(time.perf_counter() - start)
     tokens = [token for split in splits for text in split["text"] for token in mlp.tokenize(text)]
     return {"reviews": sum(len(split["text"]) for split in splits),
@@ -48,22 +50,29 @@ def bench_features(splits: tuple[dict, ...], embeddings, repeats: int) -> dict:
             "vocabulary_coverage": sum(token in embeddings for token in tokens) / len(tokens)}
 
 
-def train_project(splits: tuple[dict, ...], embeddings, epochs: int) -> list[dict]:
-    """The structures sweep of main.py, in this process: each structure's seconds, best dev
-    accuracy, hidden layers and learning rate."""
+def size_flags(sizes: dict[str, int]) -> list[str]:
+    """main.py's flags for these split sizes."""
+    return [text for split, size in sizes.items() for text in (f"--{split}-size", str(size))]
+
+
+def train_project(sizes: dict[str, int], epochs: int, cache: str) -> list[dict]:
+    """`python main.py structures --workers 1`, every run in one process: each structure's
+    seconds (of training, as its results.json records them), best dev accuracy and settings."""
     with tempfile.TemporaryDirectory(prefix="hw3-bench-plots-") as plots:
-        results = main.explore_mlp_structures(*splits, embeddings, epochs=epochs, seeds=[0],
-                                              workers=1, plots_dir=plots, cache_dir=None)
-    return [{"name": result["name"], "hidden_dims": result["hidden_dims"], "lr": result["lr"],
-             "batch_size": result["batch_size"], "seconds": result["runs"][0]["seconds"],
-             "best_dev_acc": result["runs"][0]["best_dev_acc"]} for result in results]
+        subprocess.run([sys.executable, "main.py", "structures", "--workers", "1",
+                        *size_flags(sizes), "--epochs", str(epochs), "--plots-dir", plots,
+                        "--cache-dir", cache], cwd=HERE, stdout=subprocess.DEVNULL, check=True)
+        sweep = json.loads((Path(plots) / "results.json").read_text())["sweeps"]["structures"]
+    return [{"name": config["name"], "hidden_dims": config["hidden_dims"], "lr": config["lr"],
+             "batch_size": config["batch_size"], "seconds": config["runs"][0]["seconds"],
+             "best_dev_acc": config["runs"][0]["best_dev_acc"]} for config in sweep["configs"]]
 
 
 def train_straightforward(datasets: list, hidden_dims: list[int], lr: float, batch_size: int,
                           epochs: int) -> dict:
     """The same structure the textbook way: DataLoaders that fetch and stack single examples,
     plain Adam, evaluation in batches of the same size."""
-    torch.manual_seed(0)
+    torch.manual_seed(mlp.SEED)
     dev_set, train_set, _ = datasets
     model = mlp.SentimentClassifier(dev_set.tensors[0].shape[1], 2, hidden_dims, "Sigmoid")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -104,8 +113,8 @@ def train_kernels_only(datasets: list, hidden_dims: list[int], lr: float, batch_
                        epochs: int) -> dict:
     """A floor for the same arithmetic: the kernels called directly (the backward pass by hand,
     Adam's fused update), no nn.Module, autograd or per-step metrics. The same initial weights
-    and batches (the project's DataLoaders) as the project's run with seed 0."""
-    torch.manual_seed(0)
+    and batches (the project's DataLoaders) as the project's run, which has the same seed."""
+    torch.manual_seed(mlp.SEED)
     dev_set, train_set, _ = datasets
     model = mlp.SentimentClassifier(dev_set.tensors[0].shape[1], 2, hidden_dims, "Sigmoid")
     weights = [linear.weight.detach() for linear in model.linears]
@@ -128,23 +137,32 @@ def train_kernels_only(datasets: list, hidden_dims: list[int], lr: float, batch_
     return {"seconds": time.perf_counter() - start, "best_dev_acc": best_dev_acc}
 
 
-def bench_training(splits: tuple[dict, ...], embeddings, epochs: int, repeats: int) -> dict:
+def bench_training(splits: tuple[dict, ...], embeddings, sizes: dict[str, int], epochs: int,
+                   repeats: int) -> dict:
     """Each structure through the project, the straightforward way and the floor: medians of
     repeats runs, the three taken in turn so that the machine's drift hits them alike."""
-    datasets = [mlp.create_tensor_dataset(split, embeddings) for split in splits]
     runs: dict[str, dict[str, list]] = {}
-    for _ in range(repeats):
-        for result in train_project(splits, embeddings, epochs):
-            row = runs.setdefault(result["name"], {"project": [], "straightforward": [],
-                                                   "kernels_only": []})
-            row["project"].append({key: result[key] for key in ("seconds", "best_dev_acc")})
-            for path, train in (("straightforward", train_straightforward),
-                                ("kernels_only", train_kernels_only)):
-                row[path].append(train(datasets, result["hidden_dims"], result["lr"],
-                                       result["batch_size"], epochs))
+    with tempfile.TemporaryDirectory(prefix="hw3-bench-cache-") as cache:  # shared with main.py
+        featurised = sweeps.featurise(splits, embeddings, cache)
+        for _ in range(repeats):
+            _train_in_turn(runs, [featurised.dev, featurised.train, featurised.test], sizes,
+                           epochs, cache)
     return {name: {path: {"seconds": statistics.median(run["seconds"] for run in path_runs),
                           "best_dev_acc": path_runs[0]["best_dev_acc"], "runs": path_runs}
                    for path, path_runs in row.items()} for name, row in runs.items()}
+
+
+def _train_in_turn(runs: dict, datasets: list, sizes: dict[str, int], epochs: int,
+                   cache: str) -> None:
+    """One repeat: each structure through the project, then the other two ways, into runs."""
+    for result in train_project(sizes, epochs, cache):
+        row = runs.setdefault(result["name"], {"project": [], "straightforward": [],
+                                               "kernels_only": []})
+        row["project"].append({key: result[key] for key in ("seconds", "best_dev_acc")})
+        for path, train in (("straightforward", train_straightforward),
+                            ("kernels_only", train_kernels_only)):
+            row[path].append(train(datasets, result["hidden_dims"], result["lr"],
+                                   result["batch_size"], epochs))
 
 
 def _tree_rss_bytes(pid: int) -> int:
@@ -170,7 +188,7 @@ def bench_main(quick: bool) -> dict:
         command = [sys.executable, "main.py", *(["--quick"] if quick else []), *args]
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                   cwd=Path(__file__).resolve().parent)
+                                   cwd=HERE)
         peak_tree = 0
         while process.poll() is None:
             peak_tree = max(peak_tree, _tree_rss_bytes(process.pid))
@@ -211,25 +229,27 @@ def main_cli() -> None:
     """Run every measurement, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--repeats", type=main.positive_int, default=3,
+    parser.add_argument("--repeats", type=int, default=3,
                         help="runs of each timing but main.py's; the median is reported")
     parser.add_argument("--quick", action="store_true",
                         help="100/200/100 reviews, 2 epochs, 1 repeat, main.py --quick")
     parser.add_argument("--json", type=Path, default=Path("bench.json"), help="output file")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
 
     # main.py first: ru_maxrss of children must not include anything else this script starts.
     main_run = bench_main(args.quick)
-    sizes = (100, 200, 100) if args.quick else (5000, 20000, 10000)
-    splits = mlp.load_data_mlp(dev_size=sizes[0], train_size=sizes[1], test_size=sizes[2])
+    sizes = QUICK_SIZES if args.quick else mlp.SPLIT_SIZES
+    splits = mlp.load_data_mlp(**{f"{split}_size": size for split, size in sizes.items()})
     embeddings = mlp.load_embeddings()
-    repeats, epochs = (1, 2) if args.quick else (args.repeats, main.EPOCHS)
+    repeats, epochs = (1, 2) if args.quick else (args.repeats, mlp.EPOCHS)
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} "
                    f"torch threads, torch {torch.__version__}, Python {platform.python_version()}",
         "epochs": epochs,
         "features": bench_features(splits, embeddings, repeats),
-        "training": bench_training(splits, embeddings, epochs, repeats),
+        "training": bench_training(splits, embeddings, sizes, epochs, repeats),
         "main": main_run,
     }
     args.json.write_text(json.dumps(report, indent=1) + "\n")

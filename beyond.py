@@ -16,10 +16,10 @@ the homework's splits and tokenizer, trained and scored like the homework's:
 from __future__ import annotations
 
 import math
-import os
 import statistics
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +30,8 @@ from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
-import extras
-import main
 import mlp
+import sweeps
 
 EPOCHS = 10  # learned vectors fit the training reviews in a few epochs; more only cost time
 PAD = 0  # row 0 of every table: padding, left out of each review's mean
@@ -41,14 +40,13 @@ QUERIES = ["good", "bad", "boring", "masterpiece"]  # words whose nearest neighb
 NEIGHBOURS, AMONG = 5, 5000  # that many neighbours, among that many most frequent words
 
 
-def explore_beyond(dev_d: dict, train_d: dict, test_d: dict, embeddings: mlp.WordVectors, *,
-                   epochs: int = EPOCHS, seeds: Sequence[int] = (mlp.SEED,),
-                   plots_dir: str | os.PathLike = main.PLOTS_DIR, device: str = mlp.DEVICE,
-                   workers: int | None = None,
-                   cache_dir: str | os.PathLike | None = main.CACHE_DIR) -> list[dict]:
+def explore_beyond(dev_d: dict, train_d: dict, test_d: dict, embeddings: mlp.WordVectors,
+                   **options) -> list[dict]:
     """Train the four models above like the homework's sweeps (results.json, one line each),
     plot them, and return one result per model; the GloVe-initialised model's runs also list
-    the nearest neighbours of QUERIES before and after training."""
+    the nearest neighbours of QUERIES before and after training. options: those of
+    sweeps.Options (epochs: EPOCHS unless given)."""
+    options = sweeps.Options(**{"epochs": EPOCHS, **options})
     head = {"hidden_dims": [512], "activation": "ReLU"}
     learned = {"model": "bag", "lr": 0.001, "embedding_lr": 0.003, "batch_size": 64, **head}
     configs = [
@@ -59,13 +57,11 @@ def explore_beyond(dev_d: dict, train_d: dict, test_d: dict, embeddings: mlp.Wor
         {"name": "random, learned", "init": "random", "bigrams": False, **learned},
     ]
     splits = (dev_d, train_d, test_d)
-    features = extras.cached_datasets(mlp.create_tensor_dataset, splits, embeddings, cache_dir)
     vocabulary, bags = bag_datasets(splits)
-    results = extras.train_and_record(
-        "beyond", configs, run_model, (embeddings, features, vocabulary, bags), epochs=epochs,
-        seeds=seeds, device=device, workers=workers, plots_dir=plots_dir,
-        sizes=[len(split) for split in bags[False]])
-    plot_beyond(results, Path(plots_dir))
+    data = Data(sweeps.featurise(splits, embeddings, options.cache_dir), vocabulary, bags)
+    results = sweeps.train_sweep("beyond", configs, run_model, data, options,
+                                 sizes=[len(split) for split in bags[False]])
+    plot_beyond(results, Path(options.plots_dir))
     return results
 
 
@@ -172,19 +168,29 @@ def initial_table(init: str, embeddings: mlp.WordVectors, vocabulary: list[str],
     return table
 
 
-def run_model(config: dict, embeddings: mlp.WordVectors, features: list, vocabulary: list[str],
-              bags: dict[bool, list[Bags]]) -> tuple:
-    """mlp.run_mlp for the frozen reference, run_bags for the learned models."""
+@dataclass(frozen=True)
+class Data:
+    """What the four models train on: the homework's features (the frozen reference), and the
+    training reviews' words with the (dev, train, test) bags, without and with bigrams."""
+
+    features: sweeps.Featurised
+    vocabulary: list[str]
+    bags: dict[bool, list[Bags]]
+
+
+def run_model(config: dict, data: Data) -> dict:
+    """The sweep's runner: mlp.run_mlp for the frozen reference, run_bags for the learned models."""
     if config["model"] == "frozen":
-        return mlp.run_mlp(config, embeddings, *features)
-    return run_bags(config, embeddings, vocabulary, *bags[config["bigrams"]])
+        return sweeps.run_homework(config, data.features)
+    return run_bags(config, data.features.embeddings, data.vocabulary,
+                    *data.bags[config["bigrams"]])
 
 
 def run_bags(config: dict, embeddings: mlp.WordVectors, vocabulary: list[str], dev: Bags,
-             train: Bags, test: Bags) -> tuple:
-    """Train one bag model as mlp.run_mlp trains the homework's: the four per-epoch lists, test
-    loss and accuracy, then {"neighbours": {"before": ..., "after": ...}} of QUERIES before and
-    after training when config["neighbours"], else {}."""
+             train: Bags, test: Bags) -> dict:
+    """Train one bag model as mlp.run_mlp trains the homework's: its results by name
+    (sweeps.RESULTS), and with config["neighbours"] the "neighbours" of QUERIES "before" and
+    "after" training."""
     torch.manual_seed(config["seed"])  # initialisation and batch order
     rows = len(vocabulary) + 1 + (BIGRAM_BUCKETS if config["bigrams"] else 0)
     table = initial_table(config["init"], embeddings, vocabulary, rows)
@@ -196,16 +202,18 @@ def run_bags(config: dict, embeddings: mlp.WordVectors, vocabulary: list[str], d
         torch.optim.SparseAdam(model.bag.parameters(), lr=config["embedding_lr"]),
         torch.optim.Adam(model.head.parameters(), lr=config["lr"]))
     batch_size = config["batch_size"]
-    stats = mlp.train(model, optimizer, mlp.create_dataloader(train, batch_size),
-                      mlp.create_dataloader(dev, batch_size, shuffle=False), config["num_epochs"],
-                      progress=config["progress"])
-    test_scores = (mlp.evaluate(model, mlp.create_dataloader(test, batch_size, shuffle=False))
-                   if stats[0] else (math.nan, math.nan))
-    found = {}
+    curves = mlp.train(model, optimizer, mlp.create_dataloader(train, batch_size),
+                       mlp.create_dataloader(dev, batch_size, shuffle=False),
+                       config["num_epochs"], progress=config.get("progress", True),
+                       on_epoch=config.get("on_epoch"))
+    found = dict(zip(sweeps.CURVES, curves, strict=True))
+    found["test_loss"], found["test_acc"] = (
+        mlp.evaluate(model, mlp.create_dataloader(test, batch_size, shuffle=False))
+        if found["dev_accs"] else (math.nan, math.nan))
     if before is not None:
         after = nearest_neighbours(model.bag.weight.detach().cpu(), vocabulary, QUERIES)
         found["neighbours"] = {"before": before, "after": after}
-    return (*stats, *test_scores, found)
+    return found
 
 
 def nearest_neighbours(table: torch.Tensor, vocabulary: list[str], queries: Sequence[str],
@@ -238,5 +246,5 @@ def plot_beyond(results: list[dict], plots_dir: Path) -> None:
     ax.set(xlim=(0.5, 1.0), xlabel="test accuracy, with the best dev epoch's weights",
            title="test accuracy (seconds per run)")
     ax.invert_yaxis()  # the reference on top
-    extras.atomic_write(plots_dir / "beyond_test_acc.png",
+    mlp.atomic_write(plots_dir / "beyond_test_acc.png",
                         lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))

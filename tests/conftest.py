@@ -28,7 +28,8 @@ NEUTRAL_WORDS = ["the", "movie", "film", "plot", "actor", "was", "and", "a", "st
 VOCABULARY = POSITIVE_WORDS + NEGATIVE_WORDS + NEUTRAL_WORDS + [".", "!", "'s"]
 TINY_DIM = 8
 PNG = b"\x89PNG\r\n\x1a\n"
-# The plots each homework sweep writes (SPEC.md: 4 + 2 for structures, 2 each for the others).
+# The plots each homework sweep writes (the handout's: a train vs dev loss plot per structure
+# and dev accuracy and loss across the configurations of each sweep).
 PLOTS = {
     "structures": ["structures_dev_acc.png", "structures_dev_loss.png",
                    "structures_loss_none.png", "structures_loss_512.png",

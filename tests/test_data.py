@@ -14,8 +14,9 @@ import pytest
 import torch
 from conftest import REPO, make_reviews, make_tiny_vectors, write_imdb, write_split
 
-import extras
 import mlp
+import sources
+import sweeps
 
 SMALL = {"dev_size": 100, "train_size": 250, "test_size": 150}
 
@@ -47,7 +48,7 @@ def test_default_splits_are_the_homeworks():
     assert [len(split["label"]) for split in (dev, train, test)] == [5000, 20000, 10000]
     for split in (dev, train, test):
         assert 0.45 < np.mean(split["label"]) < 0.55  # the files are sorted: so it was shuffled
-    whole = extras.read_imdb()["train"]
+    whole = sources.read_imdb()["train"]
     assert Counter(zip(dev["text"] + train["text"], dev["label"] + train["label"], strict=True)) \
         == Counter(zip(whole["text"], whole["label"], strict=True))
     assert mlp.load_data_mlp(dev_size=50, train_size=50, test_size=50)[0] == \
@@ -64,7 +65,7 @@ def test_loading_writes_nothing_outside_the_project(tmp_path):
     env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
            "HF_HOME": str(home / "hf"), "HF_DATASETS_CACHE": str(home / "hf" / "datasets"),
            "MPLCONFIGDIR": str(tmp_path / "matplotlib")}
-    env.pop(extras.DATA_ENV, None)
+    env.pop(sources.DATA_ENV, None)
     home.mkdir()
     code = f"import mlp; mlp.load_data_mlp(); mlp.load_data_mlp({str(folder)!r}, **{SMALL})"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True)
@@ -94,10 +95,10 @@ def test_where_the_reviews_come_from(imdb_dir, monkeypatch):
     from_folder = mlp.load_data_mlp(imdb_dir, **SMALL)
     bundled = mlp.load_data_mlp("bundled", **SMALL)
     assert from_folder != bundled
-    monkeypatch.setenv(extras.DATA_ENV, str(imdb_dir))
+    monkeypatch.setenv(sources.DATA_ENV, str(imdb_dir))
     assert mlp.load_data_mlp(**SMALL) == from_folder
     assert mlp.load_data_mlp("bundled", **SMALL) == bundled
-    monkeypatch.delenv(extras.DATA_ENV)
+    monkeypatch.delenv(sources.DATA_ENV)
     assert mlp.load_data_mlp(**SMALL) == bundled
 
 
@@ -121,19 +122,19 @@ class _FakeHub:
                 "test": datasets.Dataset.from_dict(make_reviews(200, 1))})
 
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.setattr(extras.socket, "create_connection", connect)
+        monkeypatch.setattr(sources.socket, "create_connection", connect)
         monkeypatch.setattr(datasets, "load_dataset", load_dataset)
 
 
 def test_hub_only_when_asked_or_when_the_bundled_copy_is_missing(tmp_path, monkeypatch):
     """--data hub downloads stanfordnlp/imdb; so does the default without data/imdb/."""
     hub = _FakeHub(monkeypatch, reachable=True)
-    monkeypatch.delenv(extras.DATA_ENV, raising=False)
+    monkeypatch.delenv(sources.DATA_ENV, raising=False)
     mlp.load_data_mlp(**SMALL)
     assert hub.asked == []
     from_hub = mlp.load_data_mlp("hub", **SMALL)
-    assert hub.asked == [extras.HUB_DATASET]
-    monkeypatch.setattr(extras, "BUNDLED_DATA", tmp_path / "deleted")
+    assert hub.asked == [sources.HUB_DATASET]
+    monkeypatch.setattr(sources, "BUNDLED_DATA", tmp_path / "deleted")
     assert mlp.load_data_mlp(**SMALL) == from_hub
     assert len(hub.asked) == 2
 
@@ -141,7 +142,7 @@ def test_hub_only_when_asked_or_when_the_bundled_copy_is_missing(tmp_path, monke
 def test_unreachable_hub_is_one_line_at_once(monkeypatch):
     """Offline, --data hub fails in one line naming the fix, without trying to download."""
     hub = _FakeHub(monkeypatch, reachable=False)
-    with pytest.raises(extras.DataError) as error:
+    with pytest.raises(sources.DataError) as error:
         mlp.load_data_mlp("hub")
     assert "use the bundled copy" in _one_line(error)
     assert hub.asked == []
@@ -153,7 +154,7 @@ def test_unreachable_hub_is_one_line_at_once(monkeypatch):
 
 def test_missing_folder_is_named(tmp_path):
     """A --data folder that does not exist is named in the error."""
-    with pytest.raises(extras.DataError) as error:
+    with pytest.raises(sources.DataError) as error:
         mlp.load_data_mlp(tmp_path / "nowhere")
     assert str(tmp_path / "nowhere") in _one_line(error)
 
@@ -164,16 +165,16 @@ def test_folder_without_train_and_test_files_lists_the_layouts(tmp_path, files):
     """A folder without both train and test files gets the accepted layouts."""
     for name in files:
         write_split(tmp_path / name, make_reviews(20))
-    with pytest.raises(extras.DataError) as error:
+    with pytest.raises(sources.DataError) as error:
         mlp.load_data_mlp(tmp_path)
-    assert extras.LAYOUTS in _one_line(error)
+    assert sources.LAYOUTS in _one_line(error)
 
 
 def test_unreadable_file_is_named(tmp_path):
     """A file its reader rejects is named in a one-line error."""
     write_imdb(tmp_path, ".parquet")
     (tmp_path / "test.parquet").write_bytes(b"not parquet")
-    with pytest.raises(extras.DataError, match="cannot read") as error:
+    with pytest.raises(sources.DataError, match="cannot read") as error:
         mlp.load_data_mlp(tmp_path)
     assert str(tmp_path / "test.parquet") in _one_line(error)
 
@@ -184,7 +185,7 @@ def test_missing_column_is_named_with_the_columns_found(tmp_path):
     for split in ("train", "test"):
         write_split(tmp_path / f"{split}.csv", {"text": reviews["text"],
                                                 "sentiment": reviews["label"]})
-    with pytest.raises(extras.DataError, match="no 'label' column") as error:
+    with pytest.raises(sources.DataError, match="no 'label' column") as error:
         mlp.load_data_mlp(tmp_path, dev_size=10, train_size=10, test_size=10)
     assert "columns found: text, sentiment" in _one_line(error)
 
@@ -196,7 +197,7 @@ def test_labels_as_words_or_text_become_0_and_1(tmp_path, labels, expected):
     for split in ("train", "test"):
         write_split(tmp_path / f"{split}.jsonl", {"text": ["bad film", "good film"] * 10,
                                                   "label": labels * 10})
-    columns = extras.read_imdb(tmp_path)["train"]
+    columns = sources.read_imdb(tmp_path)["train"]
     assert columns["label"] == expected * 10
 
 
@@ -206,8 +207,8 @@ def test_other_labels_are_shown_in_the_error(tmp_path, labels):
     """A label that is not 0/1 or neg/pos is an error that shows it."""
     for split in ("train", "test"):
         write_split(tmp_path / f"{split}.jsonl", {"text": ["a", "b", "c"], "label": labels})
-    with pytest.raises(extras.DataError) as error:
-        extras.read_imdb(tmp_path)
+    with pytest.raises(sources.DataError) as error:
+        sources.read_imdb(tmp_path)
     assert f"label {labels[1]!r}" in _one_line(error)
 
 
@@ -216,7 +217,7 @@ def test_empty_and_missing_texts_are_skipped_and_counted(tmp_path, tiny_vectors,
     texts = ["great film", "", "   ", None, "awful film"]
     write_split(tmp_path / "train.jsonl", {"text": texts, "label": [1, 0, 1, 0, 0]})
     write_split(tmp_path / "test.jsonl", {"text": texts, "label": [1, 0, 1, 0, 0]})
-    features, labels = mlp.create_tensor_dataset(extras.read_imdb(tmp_path)["train"],
+    features, labels = mlp.create_tensor_dataset(sources.read_imdb(tmp_path)["train"],
                                                  tiny_vectors).tensors
     assert labels.tolist() == [1, 0]
     assert torch.isfinite(features).all()
@@ -226,7 +227,7 @@ def test_empty_and_missing_texts_are_skipped_and_counted(tmp_path, tiny_vectors,
 
 def test_split_smaller_than_asked_states_both_sizes(imdb_dir):
     """Asking for more reviews than a split has says how many it has and how many were asked."""
-    with pytest.raises(extras.DataError) as error:
+    with pytest.raises(sources.DataError) as error:
         mlp.load_data_mlp(imdb_dir, dev_size=300, train_size=300, test_size=10)
     assert "the train split has 400 reviews but 600 were asked for" in _one_line(error)
 
@@ -264,7 +265,7 @@ def test_bad_vector_line_is_named_by_its_number(tmp_path, lines):
     """A line with too few numbers, a non-number, nan or undecodable bytes: its line number."""
     path = tmp_path / "vectors.txt"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    with pytest.raises(extras.DataError) as error:
+    with pytest.raises(sources.DataError) as error:
         mlp.load_embeddings(path)
     assert f"{path}, line 2:" in _one_line(error)
 
@@ -313,7 +314,7 @@ def test_tensor_dataset_holds_featurize_of_each_kept_review(glove, capsys):
 
 def test_no_review_with_a_known_word_is_a_data_error(tiny_vectors):
     """A split where no review has a known word fails with a DataError saying what to check."""
-    with pytest.raises(extras.DataError, match="check the text column"):
+    with pytest.raises(sources.DataError, match="check the text column"):
         mlp.create_tensor_dataset({"text": ["zzz", ""], "label": [0, 1]}, tiny_vectors)
 
 
@@ -333,7 +334,8 @@ class _Featurise:
 
 
 def _cached(featurise, splits, vectors, folder) -> list[tuple[torch.Tensor, ...]]:
-    return [d.tensors for d in extras.cached_datasets(featurise.__call__, splits, vectors, folder)]
+    featurised = sweeps.featurise(splits, vectors, folder, make=featurise.__call__)
+    return [split.tensors for split in (featurised.dev, featurised.train, featurised.test)]
 
 
 def _same(first: list[tuple], second: list[tuple]) -> bool:
@@ -383,6 +385,6 @@ def test_damaged_cache_is_rebuilt_with_one_warning(tmp_path, tiny_splits, tiny_v
     rebuilt = _cached(featurise, tiny_splits, tiny_vectors, tmp_path)
     assert featurise.calls == 6
     warning = capsys.readouterr().err.strip().splitlines()
-    assert len(warning) == 1 and warning[0].startswith("warning: rebuilding the feature cache")
+    assert warning == [f"warning: the feature cache {path} is damaged; rebuilding it"]
     assert _same(first, rebuilt)
     assert _cached(featurise, tiny_splits, tiny_vectors, tmp_path) and featurise.calls == 6

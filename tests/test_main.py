@@ -1,7 +1,9 @@
 """The three sweeps as the course skeleton calls them, their results files, the command line."""
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -13,9 +15,9 @@ import torch
 from conftest import PLOTS, PNG, REPO
 from tqdm import tqdm
 
-import extras
 import main
 import mlp
+import sweeps
 
 
 def _results(folder) -> dict:
@@ -73,7 +75,7 @@ def test_a_bug_in_forward_shows_its_own_traceback(tmp_path, monkeypatch, capsys,
 
 def _fail_on_third_run(monkeypatch, error: BaseException) -> list[str]:
     """Make run_mlp train two configurations, then raise error; return the names it saw."""
-    seen, real_run_mlp = [], main.run_mlp
+    seen, real_run_mlp = [], mlp.run_mlp
 
     def run_mlp(config, *args):
         seen.append(config["name"])
@@ -81,7 +83,7 @@ def _fail_on_third_run(monkeypatch, error: BaseException) -> list[str]:
             raise error
         return real_run_mlp(config, *args)
 
-    monkeypatch.setattr(main, "run_mlp", run_mlp)
+    monkeypatch.setattr(mlp, "run_mlp", run_mlp)
     return seen
 
 
@@ -142,9 +144,9 @@ def test_workers_give_the_numbers_of_one_process(tmp_path, tiny_splits, tiny_vec
             assert two["runs"][0][key] == pytest.approx(one["runs"][0][key], rel=1e-5)
 
 
-def _hold_the_progress_bar_lock_or_fail(job: str, held: Path) -> None:
-    """A job for a worker: "hold" takes tqdm's lock and keeps it; "fail" raises once it is held."""
-    if job == "hold":
+def _hold_the_progress_bar_lock_or_fail(config: dict, held: Path) -> dict:
+    """A sweep's runner: "hold" takes tqdm's lock and keeps it; "fail" raises once it is held."""
+    if config["name"] == "hold":
         with tqdm.get_lock():
             held.touch()
             time.sleep(60)
@@ -159,21 +161,83 @@ def test_progress_bars_still_draw_after_a_run_fails_in_a_worker(tmp_path):
     """A run that fails terminates the other workers, one of them maybe while it draws a progress
     bar; the progress bars of this process (the next sweep's) must not wait for it forever."""
     tqdm(disable=True)  # as featurize's bar is, before the workers start
-    jobs = [(job, tmp_path / "held") for job in ("hold", "fail")]
+    configs = [{"name": name, "hidden_dims": []} for name in ("hold", "fail")]
     with pytest.raises(RuntimeError, match="a run failed"):
-        list(extras.map_side_by_side(_hold_the_progress_bar_lock_or_fail, jobs, (), workers=2))
+        sweeps.train_sweep("locks", configs, _hold_the_progress_bar_lock_or_fail,
+                           tmp_path / "held", sweeps.Options(workers=2, plots_dir=tmp_path), [])
     bar = threading.Thread(target=lambda: tqdm(range(3), disable=True).close(), daemon=True)
     bar.start()
     bar.join(timeout=10)
     assert not bar.is_alive(), "a progress bar waits for a lock held by a terminated worker"
 
 
+def _tiny_config(name: str, **own) -> dict:
+    return {"name": name, "hidden_dims": [4], "activation": "ReLU", "lr": 0.01, "batch_size": 32,
+            **own}
+
+
+def test_a_configuration_keeps_the_epochs_and_seeds_it_sets(tmp_path, tiny_splits,
+                                                             tiny_vectors):
+    """The run options are defaults: a configuration's own num_epochs and seeds are obeyed (and
+    train as run_mlp trains them), the others get the sweep's."""
+    own = _tiny_config("own", num_epochs=3, seeds=[7, 8])
+    results = main.run_sweep("wins", [own, _tiny_config("sweep's")], tiny_splits, tiny_vectors,
+                             epochs=1, seeds=[5], workers=1, plots_dir=tmp_path, cache_dir=None)
+    assert [[run["seed"] for run in result["runs"]] for result in results] == [[7, 8], [5]]
+    assert [[len(run["dev_accs"]) for run in result["runs"]] for result in results] == [[3, 3],
+                                                                                       [1]]
+    assert not any(run["diverged"] for result in results for run in result["runs"])
+    datasets = [mlp.create_tensor_dataset(split, tiny_vectors) for split in tiny_splits]
+    alone = mlp.run_mlp({**own, "seed": 8, "progress": False}, tiny_vectors, *datasets)
+    assert results[0]["runs"][1]["train_losses"] == alone[0]
+
+
+class _Terminal(io.StringIO):
+    """Standard error as a terminal has it: progress bars draw on it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_terminal_shows_a_bar_of_the_epochs_of_all_runs(tmp_path, tiny_splits, tiny_vectors,
+                                                          monkeypatch, capsys, workers):
+    """In a terminal a sweep draws one bar that counts the epochs its runs finish, in worker
+    processes too, up to all of them (4 configurations x 2 seeds x 3 epochs); in a log that
+    is not a terminal it draws nothing."""
+    options = {"epochs": 3, "seeds": [1, 2], "workers": workers, "cache_dir": None}
+    main.explore_mlp_structures(*tiny_splits, tiny_vectors, plots_dir=tmp_path / "log", **options)
+    assert "epoch" not in capsys.readouterr().err
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    main.explore_mlp_structures(*tiny_splits, tiny_vectors, plots_dir=tmp_path / "tty", **options)
+    counts = [int(count) for count in re.findall(r"structures: .*?(\d+)/24 ", terminal.getvalue())]
+    assert counts[0] == 0 and counts[-1] == 24
+    assert counts == sorted(counts)
+
+
+def test_results_record_the_command_line_not_a_callers_arguments(tmp_path, tiny_splits,
+                                                                  tiny_vectors, imdb_dir,
+                                                                  monkeypatch):
+    """results.json names the command line that ran a sweep; a sweep called from Python (a
+    grading harness) records none, whatever the harness's own sys.argv."""
+    monkeypatch.setattr(sys, "argv", ["grade.py", "--student", "7"])
+    main.explore_mlp_activations(*tiny_splits, tiny_vectors, epochs=1, workers=1,
+                                 plots_dir=tmp_path, cache_dir=None)
+    assert _results(tmp_path)["activations"]["settings"]["command"] is None
+    assert "grade.py" not in (tmp_path / "results.md").read_text()
+    argv = ["learning-rates", "--data", str(imdb_dir), "--limit", "100", "--epochs", "1",
+            "--plots-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache")]
+    main.main(argv)
+    assert _results(tmp_path)["learning-rates"]["settings"]["command"] == \
+        "python main.py " + " ".join(argv)
+
+
 def test_a_diverging_configuration_is_marked_and_the_sweep_goes_on(tmp_path, tiny_splits,
                                                                    tiny_vectors):
     """A learning rate that breaks the loss is recorded as diverged (with its epoch) while the
     other configurations train, and the plots are drawn."""
-    configs = [{"name": name, "hidden_dims": [4], "activation": "ReLU", "lr": lr,
-                "batch_size": 32} for name, lr in (("fine", 0.01), ("huge", 1e30))]
+    configs = [_tiny_config("fine"), _tiny_config("huge", lr=1e30)]
     results = main.run_sweep("lr", configs, tiny_splits, tiny_vectors, epochs=2, workers=1,
                              plots_dir=tmp_path, cache_dir=None)
     fine, huge = (result["runs"][0] for result in results)
