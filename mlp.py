@@ -8,6 +8,7 @@ is sources.py's job; how main.py's sweeps run many configurations is sweeps.py's
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import math
@@ -278,8 +279,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> No
     try:
         write(tmp)
         os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    except BaseException:
+        with contextlib.suppress(OSError):  # the first error is the one to see
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def train(model: SentimentClassifier, optimizer: torch.optim.Optimizer,

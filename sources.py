@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,8 @@ DATA_ENV = "HW3_DATA"  # names a folder to read instead of the bundled copy
 HUB_DATASET = "stanfordnlp/imdb"
 READERS = {".parquet": pyarrow.parquet.read_table, ".csv": pyarrow.csv.read_csv,
            ".jsonl": pyarrow.json.read_json}
-LAYOUTS = "train and test files: {train,test}.parquet, .csv or .jsonl, or shards train-*.parquet"
+LAYOUTS = ("train and test files ({train,test}.parquet, .csv or .jsonl, or shards such as "
+           "train-*.parquet), or the official download's train/{neg,pos}/*.txt and test/...")
 # Labels as files hold them: 0/1 (numbers or text) or neg/pos in any case.
 LABELS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1, "neg": 0, "pos": 1}
 
@@ -48,7 +50,10 @@ def read_imdb(source: str | os.PathLike | None = None) -> dict[str, dict[str, li
     source: "bundled" (data/imdb/, or the Hub when those files are missing), "hub", or a folder
     of train/test files. None means $HW3_DATA if it is set, else "bundled".
     """
-    source = str(source or os.environ.get(DATA_ENV) or "bundled")
+    named_by = ""
+    if source is None and os.environ.get(DATA_ENV):
+        source, named_by = os.environ[DATA_ENV], f" (named by ${DATA_ENV})"
+    source = str(source or "bundled")
     if source == "bundled":
         bundled = all((BUNDLED_DATA / f"{split}.parquet").is_file() for split in ("train", "test"))
         source = str(BUNDLED_DATA) if bundled else "hub"
@@ -57,22 +62,68 @@ def read_imdb(source: str | os.PathLike | None = None) -> dict[str, dict[str, li
     else:
         folder = Path(source).expanduser()
         if not folder.is_dir():
-            raise DataError(f"no data folder {folder}; pass --data DIR, a folder with {LAYOUTS}")
+            raise DataError(f"no data folder {folder}{named_by}; pass --data DIR, a folder with "
+                            f"{LAYOUTS}")
         columns = {split: _read_split(folder, split) for split in ("train", "test")}
-    return {split: _checked(split, data) for split, data in columns.items()}
+    return {split: _labelled(split, data) for split, data in columns.items()}
 
 
 def _read_split(folder: Path, split: str) -> dict[str, list]:
-    """The columns of one split, from folder/<split>.parquet (or .csv, .jsonl, or shards)."""
+    """The texts and labels of one split, from folder/<split>.parquet (or .csv, .jsonl, shards),
+    or from the official download's folder/<split>/{neg,pos}/*.txt."""
+    if all((folder / split / label).is_dir() for label in ("neg", "pos")):
+        return _read_review_files(folder / split)
     for suffix, read in READERS.items():
         files = sorted(folder.glob(f"{split}{suffix}")) + sorted(folder.glob(f"{split}-*{suffix}"))
         if files:
-            try:
-                return pa.concat_tables([read(file) for file in files]).to_pydict()
-            except (pa.ArrowException, OSError) as error:
-                raise DataError(f"cannot read {', '.join(map(str, files))} ({_gist(error)}); "
-                                f"fix or replace it") from None
+            tables = [_read_table(file, read) for file in files]
+            return {column: [value for table in tables for value in table[column]]
+                    for column in ("text", "label")}
     raise DataError(f"no {split} data in {folder}; expected {LAYOUTS}")
+
+
+def _read_table(file: Path, read: Callable) -> dict[str, list]:
+    """The text and label columns of one file, its texts as strings."""
+    try:
+        columns = read(file).to_pydict()
+    except (pa.ArrowException, OSError) as error:
+        raise DataError(f"cannot read {file} ({_gist(error)}); fix or replace it") from None
+    for column in ("text", "label"):
+        if column not in columns:
+            raise DataError(f"{file} has no {column!r} column (columns found: "
+                            f"{', '.join(columns)}); name the review column 'text' and the "
+                            f"sentiment column 'label'")
+    texts = [_text(value, file, row) for row, value in enumerate(columns["text"], start=1)]
+    return {"text": texts, "label": columns["label"]}
+
+
+def _read_review_files(folder: Path) -> dict[str, list]:
+    """One split of the official download (aclImdb): a review per file in neg/ and pos/."""
+    texts, labels = [], []
+    for label, name in enumerate(("neg", "pos")):
+        for file in sorted((folder / name).glob("*.txt")):
+            texts.append(_text(file.read_bytes(), file))
+            labels.append(label)
+    return {"text": texts, "label": labels}
+
+
+def _text(value: object, file: Path, row: int | None = None) -> str:
+    """A review as a string: bytes decoded as UTF-8, a missing one empty. Anything else is an
+    error that names the file and row (pyarrow reads a CSV column with one byte that is not
+    UTF-8 as bytes, every cell of it)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    where = f"{file}" + ("" if row is None else f", row {row}")
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise DataError(f"{where}: the text is not UTF-8 (byte {value[error.start]:#04x} at "
+                            f"position {error.start}); save the file as UTF-8") from None
+    raise DataError(f"{where}: the text is {value!r}, not a string; the 'text' column must "
+                    f"hold the reviews")
 
 
 def _download_from_hub() -> dict[str, dict[str, list]]:
@@ -90,19 +141,13 @@ def _download_from_hub() -> dict[str, dict[str, list]]:
     return {split: hub[split].to_dict() for split in ("train", "test")}
 
 
-def _checked(split: str, columns: dict[str, list]) -> dict[str, list]:
-    """The text and label columns: texts as strings ("" for a missing one), labels as 0/1."""
-    for column in ("text", "label"):
-        if column not in columns:
-            raise DataError(f"the {split} split has no {column!r} column (columns found: "
-                            f"{', '.join(columns)}); name the review column 'text' and the "
-                            f"sentiment column 'label'")
+def _labelled(split: str, columns: dict[str, list]) -> dict[str, list]:
+    """The texts, and the labels as 0/1."""
     labels = [LABELS.get(str(label).strip().lower()) for label in columns["label"]]
     if None in labels:
         bad = columns["label"][labels.index(None)]
         raise DataError(f"the {split} split has the label {bad!r}; labels must be 0/1 or neg/pos")
-    return {"text": [text if isinstance(text, str) else "" for text in columns["text"]],
-            "label": labels}
+    return {"text": columns["text"], "label": labels}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -98,7 +98,8 @@ def committed(path: str) -> bytes:
     except (OSError, subprocess.CalledProcessError) as error:
         pytest.skip(f"reads the committed {path} through git, and this is not a git checkout "
                     f"({error})")
-    show = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=REPO, capture_output=True)
+    # "./": the path from the project's folder, which may be a folder of a larger repository.
+    show = subprocess.run(["git", "show", f"HEAD:./{path}"], cwd=REPO, capture_output=True)
     assert show.returncode == 0, f"{path} is not committed: {show.stderr.decode().strip()}"
     return show.stdout
 

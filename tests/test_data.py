@@ -8,8 +8,11 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet
 import pytest
 import torch
 from conftest import REPO, make_reviews, make_tiny_vectors, write_imdb, write_split
@@ -180,14 +183,80 @@ def test_unreadable_file_is_named(tmp_path):
 
 
 def test_missing_column_is_named_with_the_columns_found(tmp_path):
-    """A split without a label column names it and lists the columns it has."""
+    """A file without a label column: the error names it and lists the columns it has."""
     reviews = make_reviews(40)
     for split in ("train", "test"):
         write_split(tmp_path / f"{split}.csv", {"text": reviews["text"],
                                                 "sentiment": reviews["label"]})
     with pytest.raises(sources.DataError, match="no 'label' column") as error:
         mlp.load_data_mlp(tmp_path, dev_size=10, train_size=10, test_size=10)
-    assert "columns found: text, sentiment" in _one_line(error)
+    assert f"{tmp_path / 'train.csv'} has no 'label' column (columns found: text, sentiment)" \
+        in _one_line(error)
+
+
+def test_a_text_that_is_not_utf8_is_named_by_file_and_row(tmp_path):
+    """One byte that is not UTF-8 in a CSV's text column (pyarrow then reads every cell of it
+    as bytes): the error names the file, the row and the byte, not the vocabulary."""
+    write_imdb(tmp_path, ".csv")
+    rows = (tmp_path / "train.csv").read_bytes().split(b"\n")
+    rows[3] = rows[3].replace(b" ", b" caf\xe9 ", 1)  # Latin-1's e-acute
+    (tmp_path / "train.csv").write_bytes(b"\n".join(rows))
+    with pytest.raises(sources.DataError) as error:
+        sources.read_imdb(tmp_path)
+    message = _one_line(error)
+    assert message.startswith(f"{tmp_path / 'train.csv'}, row 3: the text is not UTF-8 (byte 0xe9")
+    assert message.endswith("save the file as UTF-8")
+
+
+def test_texts_that_are_bytes_are_decoded_and_numbers_refused(tmp_path):
+    """A text column stored as UTF-8 bytes reads as strings; one of numbers is an error naming
+    the file and row, never a split of empty reviews."""
+    reviews = make_reviews(40)
+    binary = {"text": [text.encode() for text in reviews["text"]], "label": reviews["label"]}
+    pyarrow.parquet.write_table(pa.table(binary), tmp_path / "train.parquet")
+    pyarrow.parquet.write_table(pa.table(binary), tmp_path / "test.parquet")
+    assert sources.read_imdb(tmp_path)["train"]["text"] == reviews["text"]
+    write_split(tmp_path / "test.parquet", {"text": [7, 8], "label": [0, 1]})
+    with pytest.raises(sources.DataError) as error:
+        sources.read_imdb(tmp_path)
+    assert _one_line(error).startswith(f"{tmp_path / 'test.parquet'}, row 1: the text is 7, not "
+                                       f"a string")
+
+
+def _write_acl_imdb(folder, train: dict, test: dict) -> None:
+    """The official download's layout: a file per review in <split>/neg and <split>/pos, with
+    the files it has besides (urls, bag-of-words counts, the unlabelled unsup/)."""
+    for split, reviews in (("train", train), ("test", test)):
+        for number, (text, label) in enumerate(zip(reviews["text"], reviews["label"],
+                                                   strict=True)):
+            rating = 8 if label else 3
+            path = folder / split / ("pos" if label else "neg") / f"{number}_{rating}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        (folder / split / "urls_pos.txt").write_text("http://www.imdb.com/title/tt0000001/\n")
+        (folder / split / "labeledBow.feat").write_text("0 0:1\n")
+    (folder / "train" / "unsup").mkdir()
+    (folder / "train" / "unsup" / "0_0.txt").write_text("not labelled")
+    (folder / "imdb.vocab").write_text("the\n")
+
+
+def test_the_official_download_is_read_from_its_folders(tmp_path):
+    """--data aclImdb/: train/{neg,pos}/*.txt and test/..., labelled by folder, unsup/ and the
+    other files left alone; the homework's splits come out of it as from any other copy."""
+    train, test = make_reviews(400, 0), make_reviews(200, 1)
+    _write_acl_imdb(tmp_path / "aclImdb", train, test)
+    read = sources.read_imdb(tmp_path / "aclImdb")
+    for split, reviews in (("train", train), ("test", test)):
+        assert Counter(zip(read[split]["text"], read[split]["label"], strict=True)) == \
+            Counter(zip(reviews["text"], reviews["label"], strict=True))
+    dev, _, _ = mlp.load_data_mlp(tmp_path / "aclImdb", **SMALL)
+    truth = dict(zip(train["text"], train["label"], strict=True))
+    assert [truth[text] for text in dev["text"]] == dev["label"]
+    bad = tmp_path / "aclImdb" / "test" / "pos" / "0_8.txt"
+    bad.write_bytes(b"caf\xe9")
+    with pytest.raises(sources.DataError) as error:
+        sources.read_imdb(tmp_path / "aclImdb")
+    assert _one_line(error).startswith(f"{bad}: the text is not UTF-8")
 
 
 @pytest.mark.parametrize(("labels", "expected"), [(["neg", "POS "], [0, 1]),
@@ -223,6 +292,25 @@ def test_empty_and_missing_texts_are_skipped_and_counted(tmp_path, tiny_vectors,
     assert torch.isfinite(features).all()
     assert capsys.readouterr().err.strip().splitlines() == [
         "skipped 3 of 5 reviews with no known word"]
+
+
+def test_a_failed_write_keeps_the_old_file_and_its_own_error(tmp_path, monkeypatch):
+    """atomic_write: a write that fails leaves the old file whole, and the error raised is the
+    write's own, even when cleaning up the temporary file fails too (a read-only disk)."""
+    path = tmp_path / "results.json"
+    path.write_text("old")
+
+    def write(tmp):
+        tmp.write_text("half")
+        raise OSError(28, "No space left on device")
+
+    def unlink(self, missing_ok=False):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    with pytest.raises(OSError, match="No space left"):
+        mlp.atomic_write(path, write)
+    assert path.read_text() == "old"
 
 
 def test_split_smaller_than_asked_states_both_sizes(imdb_dir):

@@ -1,13 +1,16 @@
 """The three sweeps as the course skeleton calls them, their results files, the command line."""
 
+import contextlib
 import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -73,46 +76,76 @@ def test_a_bug_in_forward_shows_its_own_traceback(tmp_path, monkeypatch, capsys,
     assert "error:" not in capsys.readouterr().err
 
 
-def _fail_on_third_run(monkeypatch, error: BaseException) -> list[str]:
-    """Make run_mlp train two configurations, then raise error; return the names it saw."""
+def _fail_on_run(monkeypatch, fail, number: int) -> list[str]:
+    """Make run_mlp train number - 1 configurations, then call fail(); return the names seen."""
     seen, real_run_mlp = [], mlp.run_mlp
 
     def run_mlp(config, *args):
         seen.append(config["name"])
-        if len(seen) == 3:
-            raise error
+        if len(seen) == number:
+            fail()
         return real_run_mlp(config, *args)
 
     monkeypatch.setattr(mlp, "run_mlp", run_mlp)
     return seen
 
 
-@pytest.mark.parametrize("error", [KeyboardInterrupt(), RuntimeError("boom")],
-                         ids=["ctrl-c", "bug"])
+def _ctrl_c():
+    raise KeyboardInterrupt
+
+
+def _sigterm():
+    os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID`, a harness's timeout, docker stop
+    time.sleep(10)  # the handler raises before this ends
+
+
+def _bug():
+    raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize(("fail", "status", "word"), [(_ctrl_c, 130, "interrupted"),
+                                                      (_sigterm, 143, "stopped"),
+                                                      (_bug, None, None)],
+                         ids=["ctrl-c", "sigterm", "bug"])
 def test_interruption_keeps_finished_configurations(tmp_path, imdb_dir, monkeypatch, capsys,
-                                                    error):
-    """Ctrl-C (exit 130, one line) or a bug (its traceback) in the third configuration leaves
-    the two finished ones in results.json, and the earlier results of other sweeps."""
+                                                    fail, status, word):
+    """Ctrl-C (exit 130), SIGTERM (exit 143), each with one line saying what was kept, or a bug
+    (its traceback) in the third configuration leaves the two finished ones in results.json,
+    and the earlier results of other sweeps."""
     plots = tmp_path / "plots"
     earlier = {"complete": True, "configs": [], "settings": {
         "command": "python main.py activations", "machine": "m", "epochs": 1, "seeds": [1],
         "sizes": [1, 1, 1]}}
     plots.mkdir()
     (plots / "results.json").write_text(json.dumps({"sweeps": {"activations": earlier}}))
-    seen = _fail_on_third_run(monkeypatch, error)
+    seen = _fail_on_run(monkeypatch, fail, 3)
     argv = ["structures", "--data", str(imdb_dir), "--limit", "100", "--epochs", "1",
             "--workers", "1", "--plots-dir", str(plots), "--cache-dir", str(tmp_path)]
-    with pytest.raises(SystemExit if isinstance(error, KeyboardInterrupt) else RuntimeError) \
-            as raised:
+    with pytest.raises(SystemExit if status else RuntimeError) as raised:
         main.main(argv)
-    if isinstance(error, KeyboardInterrupt):
-        assert raised.value.code == 130
+    if status:
+        assert raised.value.code == status
         assert capsys.readouterr().err.splitlines() == [
-            f"interrupted: the finished configurations are in {plots / 'results.json'}"]
+            f"{word}: the finished configurations (2 of structures) are in "
+            f"{plots / 'results.json'}"]
     recorded = _results(plots)
     assert recorded["activations"] == earlier
     assert recorded["structures"]["complete"] is False
     assert {config["name"] for config in recorded["structures"]["configs"]} == set(seen[:2])
+
+
+def test_an_interruption_before_anything_finished_says_so(tmp_path, imdb_dir, monkeypatch,
+                                                           capsys):
+    """Ctrl-C in the first configuration: the line says nothing had finished, and no results
+    file is written."""
+    _fail_on_run(monkeypatch, _ctrl_c, 1)
+    plots = tmp_path / "plots"
+    with pytest.raises(SystemExit):
+        main.main(["structures", "--data", str(imdb_dir), "--limit", "100", "--epochs", "1",
+                   "--workers", "1", "--plots-dir", str(plots), "--cache-dir", str(tmp_path)])
+    assert capsys.readouterr().err.splitlines() == [
+        f"interrupted: no configuration had finished; {plots / 'results.json'} is as it was"]
+    assert not (plots / "results.json").exists()
 
 
 def test_each_sweep_replaces_only_its_own_results(tmp_path, tiny_splits, tiny_vectors):
@@ -142,6 +175,23 @@ def test_workers_give_the_numbers_of_one_process(tmp_path, tiny_splits, tiny_vec
     for one, two in zip(recorded[1], recorded[2], strict=True):
         for key in ("train_losses", "dev_losses", "dev_accs", "test_acc"):
             assert two["runs"][0][key] == pytest.approx(one["runs"][0][key], rel=1e-5)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="Python 3.12 added the warning at fork")
+def test_forking_the_workers_warns_of_nothing(tmp_path, tiny_splits, tiny_vectors):
+    """Workers forked while other threads run (torch's, tqdm's; here one of the test's) give
+    no DeprecationWarning: the hazards it warns of are handled where the pool starts."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            main.explore_mlp_learning_rates(*tiny_splits, tiny_vectors, epochs=1, workers=2,
+                                            plots_dir=tmp_path, cache_dir=None)
+    finally:
+        stop.set()
+    assert [str(warning.message) for warning in caught if "fork" in str(warning.message)] == []
 
 
 def _hold_the_progress_bar_lock_or_fail(config: dict, held: Path) -> dict:
@@ -233,6 +283,50 @@ def test_results_record_the_command_line_not_a_callers_arguments(tmp_path, tiny_
         "python main.py " + " ".join(argv)
 
 
+def _children(pid: int) -> set[int]:
+    """The processes that pid started (from Linux's /proc)."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found.update(map(int, (task / "children").read_text().split()))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc; PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["kill -9", "kill"])
+def test_workers_end_with_their_parent(tmp_path, imdb_dir, signum):
+    """`python main.py` killed (kill -9, or kill as a harness's timeout does) leaves no worker
+    training on: they end within seconds. SIGTERM ends it as Ctrl-C does: status 143, a line."""
+    plots = tmp_path / "plots"
+    process = subprocess.Popen(
+        [sys.executable, "main.py", "structures", "--data", str(imdb_dir), "--limit", "100",
+         "--epochs", "100000",
+         "--workers", "2", "--plots-dir", str(plots), "--cache-dir", str(tmp_path / "cache")],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(workers := _children(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(workers) == 2, process.stderr.read() if process.poll() is not None else workers
+    process.send_signal(signum)
+    status = process.wait(timeout=30)
+    deadline = time.monotonic() + 5
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(_alive, workers))
+    if signum == signal.SIGTERM:
+        assert status == 143
+        assert process.stderr.read().splitlines()[-1] == (
+            f"stopped: no configuration had finished; {plots / 'results.json'} is as it was")
+
+
 def test_a_diverging_configuration_is_marked_and_the_sweep_goes_on(tmp_path, tiny_splits,
                                                                    tiny_vectors):
     """A learning rate that breaks the loss is recorded as diverged (with its epoch) while the
@@ -252,24 +346,71 @@ def test_a_diverging_configuration_is_marked_and_the_sweep_goes_on(tmp_path, tin
 
 
 @pytest.mark.parametrize("argv", [["--epochs", "0"], ["--epochs", "two"], ["everything"],
-                                  ["--seeds", "-1"], ["--device", "tpu"]])
+                                  ["--seeds", "-1"], ["--device", "tpu"], ["--seed", "-1"],
+                                  ["--seed", "99999999999999999999999"],
+                                  ["--seeds", "2", "--seed", str(2**64 - 1)],
+                                  ["--train-size", "0"]])
 def test_a_bad_command_line_is_one_line_and_exit_2(capsys, argv):
-    """A bad flag or sweep exits with status 2 and one line naming it."""
+    """A bad flag or sweep exits with status 2 and one line naming it (a seed, with the range
+    of valid seeds)."""
     with pytest.raises(SystemExit) as exit_info:
         main.main(argv)
     assert exit_info.value.code == 2
     out, err = capsys.readouterr()
     assert out == "" and len(err.splitlines()) == 1
     assert argv[-1] in err
+    assert "--seed" not in argv or "2**64 - 1" in err
 
 
-def test_an_unwritable_plots_folder_fails_before_any_work(tmp_path, capsys):
-    """A --plots-dir that cannot be made is a one-line usage error, before the data loads."""
+@pytest.mark.parametrize("flag", ["--plots-dir", "--cache-dir"])
+@pytest.mark.parametrize("where", ["under a file", "a file", "under /proc"])
+def test_an_unwritable_folder_fails_before_any_work(tmp_path, capsys, flag, where):
+    """A --plots-dir or --cache-dir that cannot be made or written is a one-line usage error,
+    before the data loads (--data nowhere would fail there)."""
     (tmp_path / "file").write_text("")
+    folder = {"under a file": tmp_path / "file" / "folder", "a file": tmp_path / "file",
+              "under /proc": Path("/proc/hw3-test")}[where]
+    other = "--cache-dir" if flag == "--plots-dir" else "--plots-dir"
     with pytest.raises(SystemExit) as exit_info:
-        main.main(["--plots-dir", str(tmp_path / "file" / "plots"), "--data", "nowhere"])
+        main.main([flag, str(folder), other, str(tmp_path / "ok"), "--data", "nowhere"])
     assert exit_info.value.code == 2
-    assert "cannot write to --plots-dir" in capsys.readouterr().err
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"cannot write to {flag} {folder}" in line
+
+
+def test_each_split_size_is_a_flag_and_too_many_names_it(tmp_path, imdb_dir, capsys):
+    """--dev-size, --train-size and --test-size set each split; asking for more reviews than a
+    split has is one line that names the flag to lower."""
+    argv = ["learning-rates", "--data", str(imdb_dir), "--epochs", "1", "--workers", "1",
+            "--plots-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache")]
+    main.main([*argv, "--dev-size", "30", "--train-size", "60", "--test-size", "40"])
+    assert _results(tmp_path)["learning-rates"]["settings"]["sizes"] == [30, 60, 40]
+    with pytest.raises(SystemExit) as exit_info:
+        main.main([*argv, "--dev-size", "100", "--train-size", "300", "--test-size", "500"])
+    assert exit_info.value.code == "error: the test split has 200 reviews but 500 were asked " \
+                                   "for; ask for fewer (--test-size)"
+
+
+def test_a_data_folder_from_the_environment_is_named_as_such(tmp_path, monkeypatch):
+    """A missing folder that $HW3_DATA names: the error says where the path came from."""
+    monkeypatch.setenv("HW3_DATA", "no/such/folder")
+    with pytest.raises(SystemExit) as exit_info:
+        main.main(["--plots-dir", str(tmp_path), "--cache-dir", str(tmp_path)])
+    assert exit_info.value.code.startswith("error: no data folder no/such/folder (named by "
+                                           "$HW3_DATA); pass --data DIR")
+
+
+def test_a_quick_run_leaves_a_real_runs_results_alone(tmp_path, imdb_dir, monkeypatch, capsys):
+    """--quick without --plots-dir writes to plots/quick/, and says so; plots/ keeps its
+    results."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "results.json").write_text('{"sweeps": {}}')
+    main.main(["structures", "--quick", "--data", str(imdb_dir), "--workers", "1",
+               "--cache-dir", str(tmp_path / "cache")])
+    assert (tmp_path / "plots" / "results.json").read_text() == '{"sweeps": {}}'
+    assert _results(tmp_path / "plots" / "quick")["structures"]["complete"]
+    assert capsys.readouterr().out.splitlines()[-1].endswith("see plots/quick/results.md")
 
 
 @pytest.mark.parametrize("flag", ["--data", "--embeddings"])
@@ -287,7 +428,8 @@ def test_help_shows_every_default():
     text = " ".join(main.build_parser().format_help().split())
     assert "(default: None)" not in text
     for default in (f"epochs per run (default: {main.EPOCHS};", "(default: 42)",
-                    "(default: glove-6B-50d)", "(default: plots)"):
+                    "(default: glove-6B-50d)", "(default: plots, or plots/quick with --quick)",
+                    "(default: 5000)", "(default: 20000)", "(default: 10000)"):
         assert default in text
 
 
