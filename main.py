@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 import beyond
+import diagnose
 import sweeps
 from mlp import (
     DEVICE,
@@ -118,6 +119,8 @@ SWEEPS = {
     "activations": explore_mlp_activations,
     "learning-rates": explore_mlp_learning_rates,
 }
+# Beyond the homework, each run on its own: python main.py beyond, python main.py diagnose
+MORE = {"beyond": beyond.explore_beyond, "diagnose": diagnose.explore_diagnose}
 
 # ----------------------------------------------------------------------------------------------
 # Command line
@@ -155,9 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 done; 1 bad input data (one line saying what to fix) or a bug "
                "(its traceback); 2 a bad command line; 130 interrupted (Ctrl-C) and 143 "
                "stopped (SIGTERM), with the finished configurations kept in results.json.")
-    parser.add_argument("sweep", nargs="?", default="all", choices=["all", *SWEEPS, "beyond"],
+    parser.add_argument("sweep", nargs="?", default="all", choices=["all", *SWEEPS, *MORE],
                         help="which sweep to run: 'all' is the homework's three and the "
-                             "activation functions; 'beyond' is beyond.py's experiment")
+                             "activation functions; 'beyond' is beyond.py's experiment, "
+                             "'diagnose' diagnose.py's look inside the network")
     parser.add_argument("--data", default=argparse.SUPPRESS,
                         help="IMDB reviews: 'bundled' (data/imdb/), a folder of train/test "
                              f"files, or 'hub' to download them (default: ${DATA_ENV} if it is "
@@ -221,9 +225,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def chosen_sweeps(name: str) -> list[Callable]:
     """The explore_* functions that the command line's sweep names."""
-    if name == "all":
-        return list(SWEEPS.values())
-    return [{**SWEEPS, "beyond": beyond.explore_beyond}[name]]
+    return list(SWEEPS.values()) if name == "all" else [{**SWEEPS, **MORE}[name]]
 
 
 class Stopped(BaseException):

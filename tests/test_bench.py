@@ -49,6 +49,6 @@ def test_quick_bench_measures_every_row(tmp_path):
         assert row["kernels_only"]["best_dev_acc"] == pytest.approx(
             row["project"]["best_dev_acc"], abs=0.02)
         assert f"2 epochs of {name} " in done.stdout
-    assert report["main"]["command"] == "python main.py --quick"
+    assert report["main"]["command"] == "python main.py structures --quick"
     assert report["main"]["peak_rss_gib"] > 0.05
-    assert "| `python main.py --quick`, cold cache |" in done.stdout
+    assert "| `python main.py structures --quick`, cold cache |" in done.stdout

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import conftest
 import pytest
 from conftest import REPO
 
@@ -14,9 +15,10 @@ ENVIRONMENTS = ["venv", ".venv", "env"]  # python -m venv NAME, as people name t
 
 
 def _copy_project(folder: Path) -> Path:
-    """The project's committed files in folder, but for the bundled reviews (these tests do not
-    read them)."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=False)
+    """The project's files in folder (those git has or would add), but for the bundled reviews
+    (these tests do not read them)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=REPO, capture_output=True, check=False)
     if listed.returncode:
         pytest.skip("copies the project's files as git lists them, and this is no git checkout")
     for name in listed.stdout.decode().split("\0"):
@@ -52,16 +54,15 @@ def test_a_virtual_environment_inside_the_project_changes_nothing(tmp_path):
     assert ignored == ENVIRONMENTS
 
 
-def test_the_project_as_a_folder_of_a_course_repository(tmp_path):
-    """Committed as hw3/ inside a course's repository, the tests of the committed run find
-    plots/ in their own folder, not at the repository's root."""
+def test_the_project_as_a_folder_of_a_course_repository(tmp_path, monkeypatch):
+    """Committed as hw3/ inside a course's repository, the committed run's files are found in
+    the project's own folder, not at the repository's root."""
     course = tmp_path / "course"
     project = _copy_project(course / "hw3")
     (course / "README.md").write_text("The course's homework, one folder each.\n")
     _run(course, *GIT, "init", "-q")
     _run(course, *GIT, "add", "-A")
     _run(course, *GIT, "commit", "-q", "-m", "homework 3")
-    done = _run(project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                "tests/test_committed_results.py")
-    assert done.returncode == 0, done.stdout[-2000:]
-    assert "skipped" not in done.stdout
+    monkeypatch.setattr(conftest, "REPO", project)
+    for path in ("plots/results.json", "hw3.md"):
+        assert conftest.committed(path) == (REPO / path).read_bytes(), path

@@ -1,0 +1,372 @@
+"""Inside the network: why a run learns or sits at chance, and the written answers shown on the
+project's own code.
+
+    python main.py diagnose    # about a minute on two CPU cores
+
+1. Training diagnostics, as Karpathy's "makemore part 3" reads a deep net: the homework's own
+   mlp.run_mlp trains the structures sweep's three Sigmoid layers of 512 at a learning rate
+   where they fail and at one where they learn, and one layer of 512 for reference, while
+   torch's global hooks watch. At steps sampled densely early (where a failure happens) and at
+   the end of every epoch they record, for each hidden layer, the mean and spread of its
+   activations on a fixed dev batch and the share of its units that are saturated; for each
+   layer, the norm of its weight gradient and log10(|dw| / |w|), the size of an update against
+   the weights it changes, averaged over the steps since the last sample.
+2. Demonstrations of hw3.md's answers: constant initialisation keeps a layer's units identical
+   (concepts 1 and 6, XOR 4); from all zeros only the output bias of the XOR network moves
+   (XOR 3); the gradient that reaches the first layer shrinks with depth (activations 3,
+   concept 7).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+from torch import nn
+from torch.nn.modules.module import register_module_forward_pre_hook
+from torch.optim.optimizer import (
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
+
+import mlp
+import sweeps
+
+EPOCHS = 20  # as the homework's sweeps: the runs are those of the committed follow-up run
+DEV_BATCH = 1000  # the first dev reviews: the fixed batch whose activations are watched
+# A unit's output that is saturated: its derivative is nearly 0 there (Sigmoid's below 0.0099).
+SATURATED: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sigmoid": lambda h: (h < 0.01) | (h > 0.99),
+    "tanh": lambda h: h.abs() > 0.97,
+    "relu": lambda h: (h == 0).all(dim=0, keepdim=True).expand_as(h),  # dead on every example
+}
+CONSTANT = 0.1  # constant initialisation: every weight and bias of the network
+XOR_X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_Y = torch.tensor([0.0, 1.0, 1.0, 0.0])
+XOR_STEPS, XOR_LR, XOR_SEEDS = 2000, 0.1, 20  # full-batch gradient descent on the MSE
+XOR_CONSTANT = 0.5
+XOR_WIDTHS = (2, 8)  # hidden units: the handout's two, and more, from random starts
+DEPTHS = range(1, 9)  # hidden layers of 512, for the gradient that reaches the first one
+
+
+def explore_diagnose(dev_d: dict, train_d: dict, test_d: dict, embeddings: mlp.WordVectors,
+                     **options) -> list[dict]:
+    """Train and watch the three runs above (results.json's "diagnose", its runs with what was
+    seen "inside"), run the demonstrations (diagnose.json), and draw their plots.
+    options: those of sweeps.Options (epochs: EPOCHS unless given)."""
+    options = sweeps.Options(**{"epochs": EPOCHS, **options})
+    three = {"hidden_dims": [512, 512, 512], "activation": "Sigmoid", "batch_size": 64}
+    configs = [
+        {"name": "3 x 512, lr 0.01", "lr": 0.01, **three},
+        {"name": "3 x 512, lr 0.002", "lr": 0.002, **three},
+        {"name": "512, lr 0.02", "hidden_dims": [512], "activation": "Sigmoid", "lr": 0.02,
+         "batch_size": 64},
+    ]
+    data = sweeps.featurise((dev_d, train_d, test_d), embeddings, options.cache_dir)
+    results = sweeps.train_sweep("diagnose", configs, run_watched, data, options, data.sizes)
+    plots_dir = Path(options.plots_dir)
+    for metric in ("saturation", "gradients", "updates"):
+        plot_inside(results, metric, plots_dir / f"diagnose_{metric}.png")
+    shown = demonstrations(data)
+    plot_depth(shown["depth"], plots_dir / "diagnose_depth.png")
+    text = json.dumps({"command": options.command, **shown}, indent=1) + "\n"
+    mlp.atomic_write(plots_dir / "diagnose.json", lambda tmp: tmp.write_text(text))
+    print(demonstrations_text(shown), flush=True)
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# Watching a run
+
+
+def sample_steps(steps_per_epoch: int, epochs: int) -> list[int]:
+    """The steps after which to look: 0 (the initialisation), eight a decade on a log scale
+    (most of them in the first few hundred steps), and the end of every epoch."""
+    total = steps_per_epoch * epochs
+    early = {round(10 ** (k / 8)) for k in range(8 * math.ceil(math.log10(total)) + 1)}
+    ends = {epoch * steps_per_epoch for epoch in range(1, epochs + 1)}
+    return sorted({0} | {step for step in early if step <= total} | ends)
+
+
+class Watch:
+    """What torch's hooks see of one training run: at each sampled step, the activations of
+    each hidden layer on a fixed batch, and each layer's gradient and update sizes."""
+
+    def __init__(self, inputs: torch.Tensor, labels: torch.Tensor, activation: str,
+                 samples: list[int]) -> None:
+        self.inputs, self.labels = inputs, labels
+        self.saturated = SATURATED[activation.lower()]
+        self.samples, self.step, self.model = set(samples), 0, None
+        self.before: list[torch.Tensor] = []  # each layer's weights before this step
+        self.grad_norms: list[float | None] = []  # each layer's, at the last sampled step
+        self.ratios: list[list[float]] = []  # log10(|dw| / |w|) of the steps since a sample
+        self.record: dict = {"steps": [], "dev_loss": [], "dev_acc": [], "hidden": [],
+                             "layers": []}
+
+    @contextlib.contextmanager
+    def hooked(self) -> Iterator[Watch]:
+        """Watch whatever SentimentClassifier is trained inside the with-block."""
+        handles = [register_module_forward_pre_hook(self._find_model),
+                   register_optimizer_step_pre_hook(self._before_step),
+                   register_optimizer_step_post_hook(self._after_step)]
+        try:
+            yield self
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def _find_model(self, module: nn.Module, args: tuple) -> None:
+        """The first forward pass of a SentimentClassifier: that is the model to watch."""
+        if self.model is None and isinstance(module, mlp.SentimentClassifier):
+            self.model = module
+            self.ratios = [[] for _ in module.linears]
+            self.grad_norms = [None for _ in module.linears]  # none before the first step
+            self.before = [linear.weight.detach().clone() for linear in module.linears]
+            self._look()  # step 0: the initialisation
+
+    def _before_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
+        """Keep the weights this step will change, and the gradients of a sampled step."""
+        for before, linear in zip(self.before, self.model.linears, strict=True):
+            before.copy_(linear.weight.detach())
+        if self.step + 1 in self.samples:
+            self.grad_norms = [linear.weight.grad.norm().item() for linear in self.model.linears]
+
+    def _after_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
+        """The size of this step's update of each layer; a look at a sampled step."""
+        self.step += 1
+        for ratios, before, linear in zip(self.ratios, self.before, self.model.linears,
+                                          strict=True):
+            weight = linear.weight.detach()
+            change = max((weight - before).norm().item(), 1e-12 * weight.norm().item())
+            ratios.append(math.log10(change / weight.norm().item()))  # at least -12
+        if self.step in self.samples:
+            self._look()
+
+    def _look(self) -> None:
+        """Record the fixed batch's loss and accuracy and each hidden layer's activations now,
+        and each layer's gradient norm and mean update ratio since the last look."""
+        outputs = []
+        hook = self.model.activation.register_forward_hook(lambda *io: outputs.append(io[2]))
+        device = next(self.model.parameters()).device
+        with torch.no_grad():
+            logits = self.model(self.inputs.to(device))
+            labels = self.labels.to(device)
+            self.record["dev_loss"].append(self.model.loss(logits, labels).item())
+            self.record["dev_acc"].append(mlp.accuracy(logits, labels).mean().item())
+        hook.remove()
+        self.record["steps"].append(self.step)
+        self.record["hidden"].append([
+            {"mean": h.mean().item(), "std": h.std().item(),
+             "saturated": self.saturated(h).float().mean().item()} for h in outputs])
+        self.record["layers"].append([
+            {"grad_norm": norm, "update_ratio": float(np.mean(ratios)) if ratios else None}
+            for norm, ratios in zip(self.grad_norms, self.ratios, strict=True)])
+        self.ratios = [[] for _ in self.ratios]
+
+
+def run_watched(config: dict, data: sweeps.Featurised) -> dict:
+    """The sweep's runner: the homework's run_mlp, watched. Its results by name, and "inside",
+    what the Watch saw."""
+    steps_per_epoch = math.ceil(len(data.train) / config["batch_size"])
+    inputs, labels = (tensor[:DEV_BATCH] for tensor in data.dev.tensors)
+    watch = Watch(inputs, labels, config["activation"],
+                  sample_steps(steps_per_epoch, config["num_epochs"]))
+    with watch.hooked():
+        found = sweeps.run_homework(config, data)
+    return {**found, "inside": watch.record}
+
+
+# ----------------------------------------------------------------------------------------------
+# The written answers, shown
+
+
+def demonstrations(data: sweeps.Featurised) -> dict:
+    """Each demonstration's numbers, by name."""
+    return {"constant_init": constant_initialisation(data), "xor": xor_from_each_start(),
+            "depth": gradient_by_depth(data.train.tensors[0][:DEV_BATCH],
+                                       data.train.tensors[1][:DEV_BATCH])}
+
+
+def constant_initialisation(data: sweeps.Featurised, value: float = CONSTANT) -> dict:
+    """One hidden layer of 512, every weight and bias set to value, trained one epoch as the
+    structures sweep trains it (Adam, lr 0.02, batch 64), beside the default initialisation:
+    how far apart its units' incoming weights end, how many distinct units it has, and the
+    dev accuracy it reaches."""
+    found = {}
+    for start in ("constant", "default"):
+        torch.manual_seed(mlp.SEED)
+        model = mlp.SentimentClassifier(data.embeddings.vector_size, mlp.NUM_CLASSES, [512])
+        if start == "constant":
+            for parameter in model.parameters():
+                nn.init.constant_(parameter, value)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+        *_, dev_accs = mlp.train(model, optimizer, mlp.create_dataloader(data.train, 64),
+                                 mlp.create_dataloader(data.dev, 64, shuffle=False), 1,
+                                 progress=False)
+        rows = model.linears[0].weight.detach()  # (512, embed_dim): one row per unit
+        found[start] = {"largest_row_difference": (rows - rows[0]).abs().max().item(),
+                        "distinct_units": len(torch.unique(rows, dim=0)),
+                        "dev_acc": dev_accs[-1]}
+    return found
+
+
+def train_xor(seed: int, start: Callable[[nn.Module], None] | None = None,
+              width: int = 2) -> nn.Module:
+    """hw3.md's XOR network, 2 inputs -> width ReLU units -> 1 output (a SentimentClassifier
+    with one output), trained by full-batch gradient descent on the mean squared error; start
+    sets its initial parameters (None: PyTorch's random initialisation, seeded)."""
+    torch.manual_seed(seed)
+    model = mlp.SentimentClassifier(2, 1, [width], "ReLU")
+    if start is not None:
+        start(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=XOR_LR)
+    for _ in range(XOR_STEPS):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(XOR_X).squeeze(1), XOR_Y)
+        loss.backward()
+        optimizer.step()
+    return model
+
+
+def _constant(value: float) -> Callable[[nn.Module], None]:
+    def start(model: nn.Module) -> None:
+        for parameter in model.parameters():
+            nn.init.constant_(parameter, value)
+    return start
+
+
+def xor_from_each_start(seeds: range | None = None) -> dict:
+    """XOR trained from all zeros, from one constant, and from seeded random starts: the
+    outputs, what moved and whether the hidden units stayed copies; for each width of
+    XOR_WIDTHS, how many random starts learned it and why the others did not."""
+    found = {}
+    for name, value in (("zeros", 0.0), ("constant", XOR_CONSTANT)):
+        model = train_xor(mlp.SEED, _constant(value))
+        rows = model.linears[0].weight.detach()
+        found[name] = {
+            "outputs": model(XOR_X).squeeze(1).tolist(),
+            "moved": [key for key, parameter in model.named_parameters()
+                      if not torch.all(parameter == value)],
+            "largest_row_difference": (rows[0] - rows[1]).abs().max().item()}
+    seeds = range(XOR_SEEDS) if seeds is None else seeds
+    found["random"] = {str(width): _xor_from_random_starts(seeds, width) for width in XOR_WIDTHS}
+    return found
+
+
+def _xor_from_random_starts(seeds: range, width: int) -> dict:
+    """How many seeds learn XOR (every output within 0.1 of its target), and of the others how
+    many end with a dead unit (0 on all four inputs) or with every unit active on all four
+    (the network is then linear on them, and XOR is not linear)."""
+    found = {"seeds": len(seeds), "learned": 0, "dead_unit": 0, "linear": 0, "other": 0}
+    for seed in seeds:
+        model = train_xor(seed, width=width)
+        with torch.no_grad():
+            error = (model(XOR_X).squeeze(1) - XOR_Y).abs().max().item()
+            active = model.activation(model.linears[0](XOR_X)) > 0  # (4 inputs, width units)
+        outcome = ("learned" if error < 0.1 else "dead_unit" if (~active).all(dim=0).any()
+                   else "linear" if active.all() else "other")
+        found[outcome] += 1
+    return found
+
+
+def gradient_by_depth(inputs: torch.Tensor, labels: torch.Tensor,
+                      depths: range = DEPTHS) -> dict:
+    """At initialisation (seeded, PyTorch's default), the norm of the loss's gradient for the
+    first layer's weights, on a batch of real features, for each depth of hidden layers of 512
+    and each of Sigmoid, Tanh and ReLU."""
+    found = {"depths": list(depths)}
+    for activation in ("Sigmoid", "Tanh", "ReLU"):
+        norms = []
+        for depth in depths:
+            torch.manual_seed(mlp.SEED)
+            model = mlp.SentimentClassifier(inputs.shape[1], mlp.NUM_CLASSES, [512] * depth,
+                                            activation)
+            model.loss(model(inputs), labels).backward()
+            norms.append(model.linears[0].weight.grad.norm().item())
+        found[activation] = norms
+    return found
+
+
+def demonstrations_text(shown: dict) -> str:
+    """The demonstrations' numbers, as printed at the end of python main.py diagnose."""
+    constant, xor, depth = shown["constant_init"], shown["xor"], shown["depth"]
+    lines = ["constant initialisation, one epoch: "
+             + "; ".join(f"{start}: {found['distinct_units']} distinct units of 512, dev acc "
+                         f"{found['dev_acc']:.4f}" for start, found in constant.items()),
+             f"XOR from zeros: outputs {[round(y, 3) for y in xor['zeros']['outputs']]}, "
+             f"moved: {', '.join(xor['zeros']['moved']) or 'nothing'}",
+             f"XOR from {XOR_CONSTANT}: outputs {[round(y, 3) for y in xor['constant']['outputs']]}"
+             f", hidden units {xor['constant']['largest_row_difference']:g} apart",
+             "XOR from random starts: " + "; ".join(
+                 f"{width} hidden units learned it in {found['learned']} of {found['seeds']}"
+                 for width, found in xor["random"].items()),
+             "first layer's gradient norm at 1..8 hidden layers: "
+             + "; ".join(f"{name} {' '.join(f'{norm:.1e}' for norm in depth[name])}"
+                         for name in ("Sigmoid", "Tanh", "ReLU"))]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# Plots
+
+METRICS = {  # what each diagnostics plot shows: y label, and where in a look it is
+    "saturation": ("share of saturated units (dead, for ReLU)", "hidden", "saturated"),
+    "gradients": ("weight gradient norm", "layers", "grad_norm"),
+    "updates": ("log10(|update| / |weights|), mean since the last look", "layers",
+                "update_ratio"),
+}
+
+
+def plot_inside(results: list[dict], metric: str, save_fig_path: Path) -> None:
+    """One panel per watched run (its first seed), one line per layer, over the steps."""
+    ylabel, part, key = METRICS[metric]
+    fig = Figure(figsize=(4.2 * len(results), 3.8))
+    axes = fig.subplots(1, len(results), sharey=True, squeeze=False)[0]
+    for ax, result in zip(axes, results, strict=True):
+        run = result["runs"][0]
+        inside = run["inside"]
+        verdict = "learns" if run["best_dev_acc"] > 0.6 else "stays at chance"
+        ax.set(title=f"{result['name']}: {verdict}\n(best dev acc {run['best_dev_acc']:.2f})",
+               xlabel="training step (log scale)", xscale="symlog")
+        for layer in range(len(inside[part][0])):
+            points = [(step, look[layer][key]) for step, look in zip(inside["steps"],
+                                                                     inside[part], strict=True)
+                      if look[layer][key] is not None]
+            name = "output layer" if part == "layers" and layer == len(inside[part][0]) - 1 \
+                else f"hidden layer {layer + 1}"
+            steps, values = zip(*points, strict=True)
+            ax.plot(steps, values, marker=".", markersize=4, label=name)
+        if metric == "gradients":
+            ax.set_yscale("log")
+        if metric == "updates":
+            ax.axhline(-3, color="grey", linestyle="--", linewidth=1, label="-3, a usual size")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    axes[0].set_ylabel(ylabel)
+    mlp.atomic_write(save_fig_path, lambda tmp: fig.savefig(tmp, format="png", dpi=120,
+                                                            bbox_inches="tight"))
+
+
+def plot_depth(depth: dict, save_fig_path: Path) -> None:
+    """The first layer's gradient norm against the number of hidden layers, log scale, with
+    hw3.md's (1/4)^L bound for Sigmoid drawn from its one-layer value."""
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
+    depths = depth["depths"]
+    for name in ("Sigmoid", "Tanh", "ReLU"):
+        ax.plot(depths, depth[name], marker="o", label=name)
+    bound = [depth["Sigmoid"][0] * 0.25 ** (layers - depths[0]) for layers in depths]
+    ax.plot(depths, bound, color="grey", linestyle="--", label="(1/4)^L, from Sigmoid at L = 1")
+    ax.set(xlabel="hidden layers of 512 (L)", ylabel="norm of the first layer's weight gradient",
+           yscale="log", title="The gradient that reaches the first layer, at initialisation")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    mlp.atomic_write(save_fig_path, lambda tmp: fig.savefig(tmp, format="png", dpi=120,
+                                                            bbox_inches="tight"))

@@ -1,0 +1,131 @@
+"""diagnose.py: what the Watch records, against autograd and by hand; the watched run is the
+homework's run; each demonstration's claim on small data; the experiment end to end."""
+
+import itertools
+import json
+import math
+
+import pytest
+import torch
+from conftest import PNG, TINY_DIM
+
+import diagnose
+import mlp
+import sweeps
+
+
+def test_sample_steps_are_dense_early_and_at_every_epochs_end():
+    """Step 0, every one of the first few steps, the end of each epoch, nothing past the end."""
+    steps = diagnose.sample_steps(steps_per_epoch=100, epochs=3)
+    assert steps[:5] == [0, 1, 2, 3, 4] and steps == sorted(set(steps))
+    assert {100, 200, 300} <= set(steps) and max(steps) == 300
+    assert sum(step <= 100 for step in steps) > sum(step > 100 for step in steps)
+
+
+def test_the_watch_records_what_autograd_and_the_update_give():
+    """At step 0 the saturated share of a layer pushed into saturation; after one SGD step the
+    gradient norm autograd gives and log10(lr |grad| / |w|), the size of that update."""
+    torch.manual_seed(0)
+    model = mlp.SentimentClassifier(3, 2, [4], "Sigmoid")
+    with torch.no_grad():
+        model.linears[0].weight.mul_(100)  # |z| in the tens: sigmoid's outputs at 0 or 1
+    inputs, labels = torch.randn(16, 3), torch.randint(0, 2, (16,))
+    with torch.no_grad():
+        start = torch.sigmoid(inputs @ model.linears[0].weight.T + model.linears[0].bias)
+    saturated = ((start < 0.01) | (start > 0.99)).float().mean().item()
+    watch = diagnose.Watch(inputs, labels, "Sigmoid", samples=[0, 1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with watch.hooked():
+        optimizer.zero_grad()
+        model.loss(model(inputs), labels).backward()
+        grads = [linear.weight.grad.clone() for linear in model.linears]
+        optimizer.step()
+    record = watch.record
+    assert record["steps"] == [0, 1]
+    hidden = torch.sigmoid(inputs @ model.linears[0].weight.T + model.linears[0].bias)
+    assert record["hidden"][0][0]["saturated"] == pytest.approx(saturated) and saturated > 0.8
+    assert record["hidden"][1][0]["mean"] == pytest.approx(hidden.mean().item(), rel=1e-5)
+    assert [layer["grad_norm"] for layer in record["layers"][0]] == [None, None]
+    for look, grad, linear in zip(record["layers"][1], grads, model.linears, strict=True):
+        assert look["grad_norm"] == pytest.approx(grad.norm().item(), rel=1e-5)
+        expected = math.log10(0.1 * grad.norm().item() / linear.weight.norm().item())
+        # Up to float32's rounding of the updated weights (the first layer's are large).
+        assert look["update_ratio"] == pytest.approx(expected, abs=1e-3)
+
+
+def test_dead_relu_units_are_those_zero_on_every_example():
+    """For ReLU the saturated share is the share of units that are 0 on the whole batch."""
+    hidden = torch.tensor([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0], [0.0, 3.0, 0.0, 0.0]])
+    assert diagnose.SATURATED["relu"](hidden).float().mean().item() == 0.5  # units 0 and 2
+
+
+@pytest.fixture(scope="module")
+def featurised(tiny_datasets, tiny_vectors) -> sweeps.Featurised:
+    return sweeps.Featurised(tiny_vectors, *tiny_datasets)
+
+
+def test_a_watched_run_is_the_homeworks_run(featurised):
+    """run_watched returns run_mlp's numbers exactly (the hooks only look), and a look at each
+    sampled step of each layer."""
+    config = {"name": "x", "hidden_dims": [8, 8], "activation": "Tanh", "lr": 0.01,
+              "batch_size": 32, "num_epochs": 3, "seed": 3, "progress": False}
+    watched = diagnose.run_watched(config, featurised)
+    plain = sweeps.run_homework(config, featurised)
+    assert {name: watched[name] for name in sweeps.RESULTS} == plain
+    inside = watched["inside"]
+    assert inside["steps"] == diagnose.sample_steps(10, 3)  # 300 reviews in batches of 32
+    assert all(len(look) == 2 for look in inside["hidden"])
+    assert all(len(look) == 3 for look in inside["layers"])
+
+
+def test_constant_initialisation_keeps_every_unit_a_copy(featurised):
+    """All 512 units of a constant start still have identical incoming weights after an epoch
+    of Adam; the default start has 512 distinct units."""
+    found = diagnose.constant_initialisation(featurised)
+    assert found["constant"]["distinct_units"] == 1
+    assert found["constant"]["largest_row_difference"] == 0
+    assert found["default"]["distinct_units"] == 512
+    assert found["default"]["largest_row_difference"] > 0.01
+
+
+def test_xor_from_zeros_from_a_constant_and_from_random_starts():
+    """From zeros only the output bias moves and the output is one constant; from a constant
+    the two hidden units stay copies and XOR is not reached; random starts of eight hidden
+    units mostly learn it, and every start's outcome is counted once."""
+    found = diagnose.xor_from_each_start(seeds=range(4))
+    zeros, constant, random = found["zeros"], found["constant"], found["random"]
+    assert zeros["moved"] == ["linears.1.bias"]
+    assert max(zeros["outputs"]) - min(zeros["outputs"]) < 1e-6
+    assert zeros["outputs"][0] == pytest.approx(0.5, abs=1e-3)  # the best constant for MSE
+    assert constant["largest_row_difference"] == 0
+    assert max(abs(y - t) for y, t in zip(constant["outputs"], [0, 1, 1, 0],
+                                          strict=True)) >= 0.5 - 1e-6
+    for width, outcomes in random.items():
+        assert outcomes.pop("seeds") == 4 and sum(outcomes.values()) == 4, width
+    assert random["8"]["learned"] >= 3
+
+
+def test_the_gradient_that_reaches_the_first_layer_falls_with_sigmoid_depth():
+    """At initialisation, each Sigmoid layer more shrinks the first layer's gradient."""
+    torch.manual_seed(0)
+    inputs, labels = torch.randn(64, TINY_DIM), torch.randint(0, 2, (64,))
+    depth = diagnose.gradient_by_depth(inputs, labels, depths=range(1, 5))
+    norms = depth["Sigmoid"]
+    assert all(deeper < shallower / 2 for shallower, deeper in itertools.pairwise(norms))
+    assert set(depth) == {"depths", "Sigmoid", "Tanh", "ReLU"}
+
+
+def test_the_experiment_end_to_end(tmp_path, tiny_splits, tiny_vectors, monkeypatch):
+    """explore_diagnose records its watched runs in results.json, its demonstrations in
+    diagnose.json, and draws its four plots."""
+    monkeypatch.setattr(diagnose, "XOR_SEEDS", 2)
+    monkeypatch.setattr(diagnose, "XOR_STEPS", 50)
+    results = diagnose.explore_diagnose(*tiny_splits, tiny_vectors, epochs=2, workers=1,
+                                        plots_dir=tmp_path, cache_dir=None)
+    recorded = json.loads((tmp_path / "results.json").read_text())["sweeps"]["diagnose"]
+    assert recorded["complete"] and recorded["configs"] == json.loads(json.dumps(results))
+    assert [len(r["runs"][0]["inside"]["hidden"][0]) for r in results] == [3, 3, 1]
+    shown = json.loads((tmp_path / "diagnose.json").read_text())
+    assert set(shown) == {"command", "constant_init", "xor", "depth"}
+    for name in ("saturation", "gradients", "updates", "depth"):
+        assert (tmp_path / f"diagnose_{name}.png").read_bytes().startswith(PNG)
