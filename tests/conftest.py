@@ -110,6 +110,16 @@ def imdb_dir(tmp_path) -> Path:
     return write_imdb(tmp_path / "imdb")
 
 
+@pytest.fixture
+def tiny_vectors_file(tmp_path) -> Path:
+    """The tiny word vectors as a GloVe text file (main.py --embeddings PATH loads it at once)."""
+    vectors = make_tiny_vectors()
+    path = tmp_path / "tiny-vectors.txt"
+    path.write_text("".join(" ".join([word, *map(str, vectors[word].tolist())]) + "\n"
+                            for word in vectors.index_to_key))
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_vectors() -> mlp.WordVectors:
     """Tiny word vectors over the tiny reviews' vocabulary."""

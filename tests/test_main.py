@@ -302,13 +302,13 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc; PR_SET_PDEATHSIG is Linux's")
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["kill -9", "kill"])
-def test_workers_end_with_their_parent(tmp_path, imdb_dir, signum):
+def test_workers_end_with_their_parent(tmp_path, imdb_dir, tiny_vectors_file, signum):
     """`python main.py` killed (kill -9, or kill as a harness's timeout does) leaves no worker
     training on: they end within seconds. SIGTERM ends it as Ctrl-C does: status 143, a line."""
     plots = tmp_path / "plots"
     process = subprocess.Popen(
         [sys.executable, "main.py", "structures", "--data", str(imdb_dir), "--limit", "100",
-         "--epochs", "100000",
+         "--embeddings", str(tiny_vectors_file), "--epochs", "100000",
          "--workers", "2", "--plots-dir", str(plots), "--cache-dir", str(tmp_path / "cache")],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

@@ -6,6 +6,7 @@ hw3.md changes what these tests compute, so a wrong answer fails here. The numbe
 programming findings are checked against the committed run in plots/results.json.
 """
 
+import json
 import math
 import re
 import statistics
@@ -14,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, committed
 from torch import nn
 from torch.autograd.functional import jacobian
 
@@ -615,3 +616,138 @@ def test_nearest_neighbours_are_the_committed_runs(committed_results):
                          prose).group(1).replace("*", "").split(", ")) <= set(after["good"])
     nearest = re.search(r"In GloVe, \*good\*'s nearest word is \*(\w+)\*, not \*bad\*", prose)
     assert nearest.group(1) == before["good"][0] and "bad" not in before["good"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Inside the network, and the demonstrations beside the written answers (python main.py diagnose)
+
+
+def scientific(text: str) -> list[str]:
+    """Every number written in text, in order, 1.3e-03 as one."""
+    return re.findall(r"\d+(?:\.\d+)?(?:e-\d+)?", text)
+
+
+def paragraph(text: str, start: str) -> str:
+    """The paragraph of text that begins with start (up to a blank line or the next numbered
+    item), on one line."""
+    return " ".join(re.split(r"\n\s*\n|\n\d+\. ", text.split(start, 1)[1], maxsplit=1)[0].split())
+
+
+@pytest.fixture(scope="module")
+def watched(committed_results) -> dict[str, dict]:
+    """The watched runs of python main.py diagnose, by name: the first seed's run, its "lr"
+    and what was seen "inside"."""
+    return {config["name"]: {**config["runs"][0], "lr": config["lr"]}
+            for config in committed_results["diagnose"]["configs"]}
+
+
+@pytest.fixture(scope="module")
+def shown() -> dict:
+    """plots/diagnose.json as committed: the demonstrations' numbers."""
+    return json.loads(committed("plots/diagnose.json"))
+
+
+def test_the_watched_runs_are_the_follow_up_runs(committed_results, watched):
+    """The runs that diagnose watched are those of the follow-up and the structures sweep (the
+    same seed): the same dev accuracy at every epoch, as hw3.md says."""
+    follow_up = configs(committed_results, "three-layer-learning-rates")
+    structures = configs(committed_results, "structures")
+    assert watched["3 x 512, lr 0.01"]["dev_accs"] == follow_up["lr 0.01"]["runs"][0]["dev_accs"]
+    assert watched["3 x 512, lr 0.002"]["dev_accs"] == follow_up["lr 0.002"]["runs"][0]["dev_accs"]
+    assert watched["512, lr 0.02"]["dev_accs"] == structures["512"]["runs"][0]["dev_accs"]
+    intro = section("Inside the network")
+    steps = {len(run["inside"]["steps"]) for run in watched.values()}
+    assert steps == {50} and "At 50 steps" in intro
+    assert all(run["seed"] == 42 for run in watched.values()) and "with seed 42" in intro
+
+
+def _first(steps: list[int], values: list[float], test: Callable[[float], bool],
+           after: int = -1) -> int:
+    return next(step for step, value in zip(steps, values, strict=True)
+                if step > after and test(value))
+
+
+def test_inside_the_network_findings(watched):
+    """Every number of "What happened", in order, is computed from the committed watched runs."""
+    fail, learn, ref = watched["3 x 512, lr 0.01"], watched["3 x 512, lr 0.002"], \
+        watched["512, lr 0.02"]
+
+    def series(run, part, layer, key):
+        return [look[layer][key] for look in run["inside"][part]]
+
+    def at(run, values, step):
+        return values[run["inside"]["steps"].index(step)]
+
+    steps = fail["inside"]["steps"]
+    second, third = (series(fail, "hidden", layer, "saturated") for layer in (1, 2))
+    full = _first(steps, second, lambda v: v == 1.0)
+    assert all(v == 1.0 for step, v in zip(steps, second, strict=True) if step >= full)
+    nearly, third_full = (_first(steps, values, lambda v: v >= 0.99) for values in (second, third))
+    grads = [series(fail, "layers", layer, "grad_norm") for layer in (0, 1)]
+    ratios = [series(fail, "layers", layer, "update_ratio") for layer in (0, 1)]
+    learned = series(learn, "hidden", 1, "saturated")
+    peak = max(learned)
+    peak_step = learn["inside"]["steps"][learned.index(peak)]
+    low_step = _first(learn["inside"]["steps"], learned, lambda v: v < 0.01, after=peak_step)
+    learn_grads = series(learn, "layers", 0, "grad_norm")
+    dip = min(grad for grad in learn_grads if grad is not None)
+    text = paragraph(section("Inside the network"), "**What happened.**")
+    assert scientific(text) == [
+        str(fail["lr"]), "1", f"{100 * 10 ** ratios[0][1]:.0f}", f"{-ratios[0][1]:.2f}",
+        f"{fail['inside']['dev_loss'][0]:.2f}", f"{fail['inside']['dev_loss'][1]:.2f}",
+        f"{100 * at(fail, second, 2):.1f}", "2", f"{100 * at(fail, second, nearly):.1f}",
+        str(nearly), str(full), f"{fail['inside']['hidden'][-1][1]['mean']:.3f}",
+        f"{grads[0][1]:.1e}", "1", f"{at(fail, grads[0], full):.1e}", str(full),
+        f"{grads[0][-1]:.1e}", f"{grads[1][1]:.1e}", f"{grads[1][-1]:.1e}",
+        f"{-ratios[0][-1]:.2f}", f"{-ratios[1][-1]:.2f}", "3", str(full),
+        f"{100 * at(fail, third, third_full):.1f}", str(third_full), f"{fail['best_dev_acc']:.2f}",
+        str(learn["lr"]), f"{100 * peak:.1f}", str(peak_step),
+        f"{100 * at(learn, learned, low_step):.1f}", str(low_step), f"{dip:.1e}",
+        str(learn["inside"]["steps"][learn_grads.index(dip)]), f"{learn_grads[-1]:.2f}",
+        f"{-series(learn, 'layers', 0, 'update_ratio')[-1]:.2f}", f"{learn['best_dev_acc']:.4f}",
+        "512", str(ref["lr"]), f"{100 * series(ref, 'hidden', 0, 'saturated')[-1]:.1f}",
+        f"{ref['best_dev_acc']:.4f}", f"{series(ref, 'layers', 0, 'grad_norm')[-1]:.2f}"]
+
+
+def test_constant_initialisation_shown_on_the_code(shown):
+    """Concept 6's demonstration quotes diagnose.json: one distinct unit from the constant
+    start, 512 from the default one, and their dev accuracies."""
+    constant, default = shown["constant_init"]["constant"], shown["constant_init"]["default"]
+    text = paragraph(section("Concepts, intuitions and big picture"), "*Shown on the code*")
+    assert constant["distinct_units"] == 1 and default["distinct_units"] == 512
+    assert scientific(text) == [
+        "512", "0.1", "0.02", "64", "1", "512", f"{constant['largest_row_difference']:.1f}",
+        f"{constant['dev_acc']:.4f}", "512", f"{default['dev_acc']:.4f}"]
+
+
+def test_xor_shown_on_the_code(shown):
+    """XOR 3 and 4's demonstrations quote diagnose.json: from zeros only b2 moves and the
+    output is constant; from 0.5 the units stay copies; the random starts' outcomes."""
+    xor = shown["xor"]
+    zeros_text, constant_text = (paragraph(part, "*Shown on the code*") for part in
+                                 section("Simulating XOR").split("4. **Extra credit", 1))
+    assert xor["zeros"]["moved"] == ["linears.1.bias"] and "`linears.1.bias`" in zeros_text
+    assert max(xor["zeros"]["outputs"]) - min(xor["zeros"]["outputs"]) < 1e-6
+    assert f"all four outputs end at {xor['zeros']['outputs'][0]:.3f}" in zeros_text
+    two, eight = xor["random"]["2"], xor["random"]["8"]
+    assert xor["constant"]["largest_row_difference"] == 0
+    assert scientific(constant_text) == [
+        "0.5", f"{xor['constant']['largest_row_difference']:.1f}",
+        *{f"{y:.3f}" for y in xor["constant"]["outputs"]}, "0.1", str(two["learned"]),
+        str(two["seeds"]), str(two["dead_unit"]), "0", str(two["linear"]), str(two["other"]),
+        "8", str(eight["learned"]), str(eight["seeds"]), "2"]
+
+
+def test_vanishing_gradients_shown_on_the_code(shown):
+    """Activations 3's demonstration quotes diagnose.json's gradient norms at one and eight
+    hidden layers, and Sigmoid's fall is steeper than (1/4)^L."""
+    depth = shown["depth"]
+    assert depth["depths"] == list(range(1, 9))
+    sigmoid = depth["Sigmoid"]
+    assert sigmoid[-1] < sigmoid[0] * 0.25 ** 7 and sigmoid == sorted(sigmoid, reverse=True)
+    text = paragraph(section("Activations per layer, keeps linearity away"),
+                     "*Shown on the code*")
+    assert scientific(text) == [
+        "1", "000", f"{sigmoid[0]:.1e}", "512", f"{sigmoid[-1]:.1e}", "1", "4",
+        f"{depth['Tanh'][0]:.1e}", f"{depth['Tanh'][-1]:.1e}", f"{depth['ReLU'][0]:.1e}",
+        f"{depth['ReLU'][-1]:.1e}"]
