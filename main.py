@@ -21,6 +21,7 @@ import torch
 
 import beyond
 import diagnose
+import predict
 import sweeps
 from mlp import (
     DEVICE,
@@ -84,12 +85,20 @@ def run_sweep(sweep: str, configs: list[dict], raw_splits: Sequence[dict], embed
 
     Each finished configuration goes into results.json at once; then come the plots: dev
     accuracy and loss across the configurations, and with loss_plots a train vs dev loss plot
-    of each. options: those of sweeps.Options (epochs, seeds, device, workers, plots_dir, ...).
+    of each. The best configuration's model is kept in plots_dir/models/<sweep>.pt, and its
+    mistakes on the dev reviews go into plots_dir/mistakes.md. options: those of sweeps.Options
+    (epochs, seeds, device, workers, plots_dir, ...).
     """
     options = sweeps.Options(**options)
+    plots_dir = Path(options.plots_dir)
+    models = plots_dir / predict.MODELS  # each configuration's first run keeps its weights here
     data = sweeps.featurise(raw_splits, embeddings, options.cache_dir)
-    results = sweeps.train_sweep(sweep, configs, sweeps.run_homework, data, options, data.sizes)
-    plot_sweep(sweep, results, Path(options.plots_dir), loss_plots)
+    results = sweeps.train_sweep(sweep, configs, sweeps.run_homework, data, options, data.sizes,
+                                 weights_dir=models)
+    plot_sweep(sweep, results, plots_dir, loss_plots)
+    kept = predict.keep_best(sweep, results, data, models, options.command)
+    if kept is not None:  # what the sweep's best model gets wrong
+        predict.record_mistakes(plots_dir, sweep, predict.mistakes(kept, data, raw_splits[0]))
     return results
 
 
@@ -161,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("sweep", nargs="?", default="all", choices=["all", *SWEEPS, *MORE],
                         help="which sweep to run: 'all' is the homework's three and the "
                              "activation functions; 'beyond' is beyond.py's experiment, "
-                             "'diagnose' diagnose.py's look inside the network")
+                             "'diagnose' diagnose.py's look inside the network (and "
+                             "`python main.py predict --help`: the kept model on your reviews)")
     parser.add_argument("--data", default=argparse.SUPPRESS,
                         help="IMDB reviews: 'bundled' (data/imdb/), a folder of train/test "
                              f"files, or 'hub' to download them (default: ${DATA_ENV} if it is "
@@ -247,9 +257,13 @@ def what_was_kept(plots_dir: Path, before: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the sweeps that the command line asks for."""
+    """Run the sweeps that the command line asks for (or predict.py's command: predict)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["predict"]:
+        predict.main(argv[1:])
+        return
     args = parse_args(argv)
-    command = shlex.join(["python", "main.py", *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join(["python", "main.py", *argv])
     options = {"seeds": range(args.seed, args.seed + args.seeds), "plots_dir": args.plots_dir,
                "device": args.device, "cache_dir": args.cache_dir, "command": command}
     # Left out, each sweep has its own default (beyond.py's experiment trains fewer epochs).

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import inspect
 import itertools
 import math
 import os
@@ -136,6 +138,11 @@ def tokenize(text: str) -> list[str]:
         else:
             tokens.extend(_TOKEN.findall(chunk))
     return tokens
+
+
+# Saved models record it (predict.py): any change to the tokenizer changes it.
+TOKENIZER_VERSION = hashlib.sha256(
+    (_MARKUP.pattern + _TOKEN.pattern + inspect.getsource(tokenize)).encode()).hexdigest()[:12]
 
 
 def featurize(sentence: str, embeddings: WordVectors) -> torch.FloatTensor | None:

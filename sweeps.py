@@ -146,6 +146,7 @@ class Job:
     config: dict  # as the sweep wrote it: it wins over the defaults below
     defaults: dict  # num_epochs, device and progress, from the sweep's options
     sweep_seeds: Sequence[int]
+    save_path: Path | None = None  # where the first seed's run keeps its best weights
 
     @property
     def seeds(self) -> list[int]:
@@ -166,7 +167,9 @@ def train_config(job: Job, data: object, on_epoch: Callable[[int], object]) -> d
     runs = []
     for seed in job.seeds:
         start = time.perf_counter()
-        found = job.run({**job.defaults, "on_epoch": on_epoch, **job.config, "seed": seed}, data)
+        keep = {"save_path": job.save_path} if job.save_path and seed == job.seeds[0] else {}
+        found = job.run({**job.defaults, "on_epoch": on_epoch, **keep, **job.config,
+                         "seed": seed}, data)
         finished = len(found["dev_accs"])  # fewer than epochs if the loss diverged
         for epoch in range(finished + 1, job.epochs + 1):
             on_epoch(epoch)  # a diverged run's untrained epochs count as done: the bar ends full
@@ -193,15 +196,19 @@ def _run_record(seed: int, seconds: float, found: dict, epochs: int) -> dict:
 
 
 def train_sweep(sweep: str, configs: list[dict], run: Callable[[dict, object], dict],
-                data: object, options: Options, sizes: list[int]) -> list[dict]:
+                data: object, options: Options, sizes: list[int],
+                weights_dir: Path | None = None) -> list[dict]:
     """Each configuration with its runs of run(config, data), trained side by side and put into
-    results.json as it finishes, under a progress bar of the epochs done (in a terminal)."""
+    results.json as it finishes, under a progress bar of the epochs done (in a terminal).
+    weights_dir: each configuration's first run keeps its best weights there, at
+    weights_path(weights_dir, sweep, index of the configuration)."""
     defaults = {"num_epochs": options.epochs, "device": options.device,
                 "progress": False}  # no bar per run: the sweep has one
     workers = options.workers or (os.cpu_count() if options.device == "cpu" else 1)
     # Largest models first, so that no worker is left alone with a big one at the end.
     order = sorted(range(len(configs)), key=lambda i: -sum(configs[i]["hidden_dims"]))
-    jobs = [Job(run, configs[i], defaults, options.seeds) for i in order]
+    jobs = [Job(run, configs[i], defaults, options.seeds,
+                weights_dir and weights_path(weights_dir, sweep, i)) for i in order]
     settings = {"epochs": options.epochs, "seeds": list(options.seeds), "sizes": sizes,
                 "command": options.command, "machine": f"{platform.machine()}, "
                 f"{os.cpu_count()} CPUs, torch {torch.__version__}"}
@@ -217,6 +224,11 @@ def train_sweep(sweep: str, configs: list[dict], run: Callable[[dict, object], d
             record_results(options.plots_dir, sweep, settings, done, len(done) == len(jobs))
             bar.write(summary_line(sweep, result))
     return results
+
+
+def weights_path(folder: str | os.PathLike, sweep: str, index: int) -> Path:
+    """Where the first run of a sweep's configuration (by its index) keeps its best weights."""
+    return Path(folder) / f".{sweep}-{index}.weights.pt"
 
 
 def summary_line(sweep: str, result: dict) -> str:

@@ -110,14 +110,18 @@ def imdb_dir(tmp_path) -> Path:
     return write_imdb(tmp_path / "imdb")
 
 
-@pytest.fixture
-def tiny_vectors_file(tmp_path) -> Path:
+def write_tiny_vectors(path: Path) -> Path:
     """The tiny word vectors as a GloVe text file (main.py --embeddings PATH loads it at once)."""
     vectors = make_tiny_vectors()
-    path = tmp_path / "tiny-vectors.txt"
     path.write_text("".join(" ".join([word, *map(str, vectors[word].tolist())]) + "\n"
                             for word in vectors.index_to_key))
     return path
+
+
+@pytest.fixture
+def tiny_vectors_file(tmp_path) -> Path:
+    """The tiny word vectors as a GloVe text file."""
+    return write_tiny_vectors(tmp_path / "tiny-vectors.txt")
 
 
 @pytest.fixture(scope="session")

@@ -42,9 +42,11 @@ def test_the_skeletons_main(tmp_path, monkeypatch):
     }
     plots = tmp_path / "plots"
     assert {path.name for path in plots.iterdir()} == set().union(*PLOTS.values()) | {
-        "results.json", "results.md"}
+        "results.json", "results.md", "mistakes.json", "mistakes.md", "models"}
     assert all((plots / name).read_bytes().startswith(PNG) for names in PLOTS.values()
                for name in names)
+    assert sorted(path.name for path in (plots / "models").iterdir()) == [
+        f"{sweep}.pt" for sweep in sorted(PLOTS)]  # each sweep's best model, nothing else
     recorded = _results(plots)
     for sweep, results in returned.items():
         assert recorded[sweep]["complete"]
@@ -443,7 +445,8 @@ def test_quick_run_as_a_script(tmp_path):
                           cwd=REPO, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert {path.name for path in plots.iterdir()} == set().union(*PLOTS.values()) | {
-        "activation_functions.png", "results.json", "results.md"}
+        "activation_functions.png", "results.json", "results.md", "mistakes.json", "mistakes.md",
+        "models"}
     for entry in _results(plots).values():
         assert entry["complete"]
         assert entry["settings"]["epochs"] == main.QUICK_EPOCHS
