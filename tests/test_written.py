@@ -751,3 +751,33 @@ def test_vanishing_gradients_shown_on_the_code(shown):
         "1", "000", f"{sigmoid[0]:.1e}", "512", f"{sigmoid[-1]:.1e}", "1", "4",
         f"{depth['Tanh'][0]:.1e}", f"{depth['Tanh'][-1]:.1e}", f"{depth['ReLU'][0]:.1e}",
         f"{depth['ReLU'][-1]:.1e}"]
+
+
+def test_the_mistakes_findings():
+    """The mistakes paragraph quotes the committed plots/mistakes.json of the best kept model
+    (the one predict uses): every number in order, and the reviews it quotes with their
+    probabilities."""
+    every = json.loads(committed("plots/mistakes.json"))
+    sweep = max(every, key=lambda name: every[name]["dev_acc"])
+    found = every[sweep]
+    intro = section("Programming").split("### What the best model gets wrong", 1)[1]
+    assert f"here {found['model']} from the {sweep}\nsweep" in intro
+    assert f"dev accuracy {found['dev_acc']:.4f}" in intro
+    text = findings("### What the best model gets wrong")
+    negation, contrast = found["negation"], found["contrast"]
+    shown = {item["text"]: item for way in ("false_positives", "false_negatives")
+             for item in found[way]}
+    quoted = re.findall(r'"([^"]+)" (?:is called )?(?:negative|positive) \((?:P\(positive\) )?'
+                        r'(\d\.\d{3})\)', text)
+    assert len(quoted) == 2
+    for words, probability in quoted:
+        (item,) = (item for review, item in shown.items() if words in " ".join(review.split()))
+        assert f"{item['p_positive']:.3f}" == probability
+    assert numbers(text) == [
+        str(found["mistakes"]), str(found["dev_reviews"]), str(found["counted"]),
+        f"{100 * negation['mistakes']['share']:.0f}", f"{100 * negation['all']['share']:.0f}",
+        f"{negation['mistakes']['per_100_words']:.2f}", "100",
+        f"{negation['all']['per_100_words']:.2f}", f"{100 * contrast['mistakes']['share']:.0f}",
+        f"{100 * contrast['all']['share']:.0f}", f"{contrast['mistakes']['per_100_words']:.2f}",
+        "100", f"{contrast['all']['per_100_words']:.2f}", f"{found['median_words']['mistakes']:g}",
+        f"{found['median_words']['all']:g}", *(probability for _, probability in quoted)]
