@@ -231,20 +231,26 @@ def nearest_neighbours(table: torch.Tensor, vocabulary: list[str], queries: Sequ
 
 def plot_beyond(results: list[dict], plots_dir: Path) -> None:
     """beyond_dev_acc.png, dev accuracy per epoch; beyond_test_acc.png, a bar per model with its
-    test accuracy and seconds per run (means over seeds)."""
+    test accuracy (mean and std over seeds, as error bars) and seconds per run."""
     names = [result["name"] for result in results]
     mlp.visualize_configs([[run["dev_accs"] for run in result["runs"]] for result in results],
                           names, "dev accuracy", plots_dir / "beyond_dev_acc.png",
-                          title="dev accuracy: frozen and learned word vectors")
-    accs = [statistics.fmean(run["test_acc"] for run in result["runs"]) for result in results]
+                          title="Dev accuracy per epoch, frozen and learned word vectors")
+    accs = [[run["test_acc"] for run in result["runs"]] for result in results]
+    means = [statistics.fmean(acc) for acc in accs]
+    stds = [statistics.stdev(acc) if len(acc) > 1 else 0.0 for acc in accs]
     seconds = [statistics.fmean(run["seconds"] for run in result["runs"]) for result in results]
-    fig = Figure(figsize=(7, 2.8))
+    fig = Figure(figsize=(7.5, 2.8))
     ax = fig.subplots()
-    bars = ax.barh(names, accs, color=[f"C{i}" for i in range(len(names))])
-    ax.bar_label(bars, [f"{acc:.4f} ({time:.0f} s)" for acc, time in zip(accs, seconds,
-                                                                         strict=True)], padding=4)
-    ax.set(xlim=(0.5, 1.0), xlabel="test accuracy, with the best dev epoch's weights",
-           title="test accuracy (seconds per run)")
+    bars = ax.barh(names, means, xerr=stds, capsize=4,
+                   color=[f"C{i}" for i in range(len(names))])
+    ax.bar_label(bars, [f"{mean:.4f} ± {std:.4f}, {time:.1f} s per run"
+                        for mean, std, time in zip(means, stds, seconds, strict=True)],
+                 padding=8)
+    seeds = max(map(len, accs))
+    ax.set(xlim=(0.5, 1.0), xlabel="test accuracy of the best dev epoch's weights",
+           title=f"Test accuracy, mean ± std of {seeds} seeds (error bars), and training time")
     ax.invert_yaxis()  # the reference on top
+    ax.grid(axis="x", alpha=0.3)
     mlp.atomic_write(plots_dir / "beyond_test_acc.png",
-                        lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+                     lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))

@@ -31,6 +31,7 @@ from mlp import (
     load_data_mlp,
     load_embeddings,
     visualize_activation_functions,
+    visualize_computation_graph,
     visualize_configs,
     visualize_epochs,
 )
@@ -51,7 +52,7 @@ def explore_mlp_structures(dev_d: dict, train_d: dict, test_d: dict, embeddings,
         {"name": "512 -> 512 -> 512", "hidden_dims": [512, 512, 512], "lr": 0.001, **sigmoid_64},
     ]
     return run_sweep("structures", configs, (dev_d, train_d, test_d), embeddings,
-                     loss_plots=True, **options)
+                     subject="each structure of hidden layers", loss_plots=True, **options)
 
 
 def explore_mlp_activations(dev_d: dict, train_d: dict, test_d: dict, embeddings,
@@ -63,7 +64,8 @@ def explore_mlp_activations(dev_d: dict, train_d: dict, test_d: dict, embeddings
          "batch_size": 128}
         for activation in ["Sigmoid", "Tanh", "ReLU", "GELU", "LeakyReLU", "SiLU"]
     ]
-    return run_sweep("activations", configs, (dev_d, train_d, test_d), embeddings, **options)
+    return run_sweep("activations", configs, (dev_d, train_d, test_d), embeddings,
+                     subject="each activation", **options)
 
 
 def explore_mlp_learning_rates(dev_d: dict, train_d: dict, test_d: dict, embeddings,
@@ -75,19 +77,34 @@ def explore_mlp_learning_rates(dev_d: dict, train_d: dict, test_d: dict, embeddi
          "batch_size": 64}
         for lr in [0.1, 0.02, 0.005, 0.001]
     ]
-    return run_sweep("learning-rates", configs, (dev_d, train_d, test_d), embeddings, **options)
+    return run_sweep("learning-rates", configs, (dev_d, train_d, test_d), embeddings,
+                     subject="each learning rate", **options)
+
+
+def explore_three_layer_learning_rates(dev_d: dict, train_d: dict, test_d: dict, embeddings,
+                                       **options) -> list[dict]:
+    """The structures sweep's follow-up: three Sigmoid hidden layers of 512 (batch 64) at higher
+    learning rates than its 0.001. options: those of sweeps.Options."""
+    configs = [
+        {"name": f"lr {lr}", "hidden_dims": [512, 512, 512], "activation": "Sigmoid", "lr": lr,
+         "batch_size": 64}
+        for lr in [0.02, 0.01, 0.005, 0.002]
+    ]
+    return run_sweep("three-layer-learning-rates", configs, (dev_d, train_d, test_d),
+                     embeddings, subject="three hidden layers at each learning rate", **options)
 
 
 def run_sweep(sweep: str, configs: list[dict], raw_splits: Sequence[dict], embeddings, *,
-              loss_plots: bool = False, **options) -> list[dict]:
+              subject: str | None = None, loss_plots: bool = False, **options) -> list[dict]:
     """Featurise the (dev, train, test) dicts, train every configuration with every seed, and
     return one result per configuration (the configuration and its runs).
 
     Each finished configuration goes into results.json at once; then come the plots: dev
-    accuracy and loss across the configurations, and with loss_plots a train vs dev loss plot
-    of each. The best configuration's model is kept in plots_dir/models/<sweep>.pt, and its
-    mistakes on the dev reviews go into plots_dir/mistakes.md. options: those of sweeps.Options
-    (epochs, seeds, device, workers, plots_dir, ...).
+    accuracy and loss across the configurations (subject: what their titles say they are of),
+    and with loss_plots a train vs dev loss plot of each. The best configuration's model is
+    kept in plots_dir/models/<sweep>.pt, and its mistakes on the dev reviews go into
+    plots_dir/mistakes.md. options: those of sweeps.Options (epochs, seeds, device, workers,
+    plots_dir, ...).
     """
     options = sweeps.Options(**options)
     plots_dir = Path(options.plots_dir)
@@ -95,32 +112,49 @@ def run_sweep(sweep: str, configs: list[dict], raw_splits: Sequence[dict], embed
     data = sweeps.featurise(raw_splits, embeddings, options.cache_dir)
     results = sweeps.train_sweep(sweep, configs, sweeps.run_homework, data, options, data.sizes,
                                  weights_dir=models)
-    plot_sweep(sweep, results, plots_dir, loss_plots)
+    plot_sweep(sweep, results, plots_dir, subject or sweep, loss_plots)
     kept = predict.keep_best(sweep, results, data, models, options.command)
     if kept is not None:  # what the sweep's best model gets wrong
         predict.record_mistakes(plots_dir, sweep, predict.mistakes(kept, data, raw_splits[0]))
     return results
 
 
-def plot_sweep(sweep: str, results: list[dict], plots_dir: Path, loss_plots: bool) -> None:
-    """Dev accuracy and loss across the configurations (and each one's train vs dev loss)."""
+def plot_sweep(sweep: str, results: list[dict], plots_dir: Path, subject: str,
+               loss_plots: bool) -> None:
+    """Dev accuracy and loss across the configurations (and each one's train vs dev loss, all
+    on one scale). More than four configurations get a panel each."""
     prefix = sweep.replace("-", "_")
 
     def per_seed(result: dict, key: str) -> list[list[float]]:
         return [run[key] for run in result["runs"] if run[key]]
 
     if loss_plots:
+        losses = [loss for result in results for key in ("train_losses", "dev_losses")
+                  for run in per_seed(result, key) for loss in run]
+        margin = 0.05 * (max(losses) - min(losses))
         for result in results:
             slug = result["name"].replace(" -> ", "x").replace(" ", "_").lower()
             visualize_epochs(per_seed(result, "train_losses"), per_seed(result, "dev_losses"),
                              plots_dir / f"{prefix}_loss_{slug}.png",
-                             title=f"hidden layers {result['name']}: train vs dev loss")
+                             title=f"Train and dev loss, {layers_in_words(result['hidden_dims'])}",
+                             ylim=(min(losses) - margin, max(losses) + margin))
     names = [result["name"] for result in results]
     for key, metric, short in (("dev_accs", "dev accuracy", "dev_acc"),
                                ("dev_losses", "dev loss", "dev_loss")):
         visualize_configs([per_seed(result, key) for result in results], names, metric,
                           plots_dir / f"{prefix}_{short}.png",
-                          title=f"{metric} across {sweep.replace('-', ' ')}")
+                          title=f"{metric.capitalize()} per epoch, {subject}",
+                          panels=len(results) > 4)
+
+
+def layers_in_words(hidden_dims: list[int]) -> str:
+    """'no hidden layer', 'one hidden layer of 512', 'three hidden layers of 512', ..."""
+    if not hidden_dims:
+        return "no hidden layer (a linear model)"
+    count = ["one", "two", "three", "four"][len(hidden_dims) - 1] if len(hidden_dims) < 5 \
+        else str(len(hidden_dims))
+    sizes = " -> ".join(map(str, hidden_dims)) if len(set(hidden_dims)) > 1 else hidden_dims[0]
+    return f"{count} hidden layer{'s' if len(hidden_dims) > 1 else ''} of {sizes}"
 
 
 SWEEPS = {
@@ -128,8 +162,10 @@ SWEEPS = {
     "activations": explore_mlp_activations,
     "learning-rates": explore_mlp_learning_rates,
 }
-# Beyond the homework, each run on its own: python main.py beyond, python main.py diagnose
-MORE = {"beyond": beyond.explore_beyond, "diagnose": diagnose.explore_diagnose}
+# Each run on its own: python main.py three-layer-learning-rates (the structures sweep's
+# follow-up), python main.py beyond, python main.py diagnose
+MORE = {"three-layer-learning-rates": explore_three_layer_learning_rates,
+        "beyond": beyond.explore_beyond, "diagnose": diagnose.explore_diagnose}
 
 # ----------------------------------------------------------------------------------------------
 # Command line
@@ -169,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
                "stopped (SIGTERM), with the finished configurations kept in results.json.")
     parser.add_argument("sweep", nargs="?", default="all", choices=["all", *SWEEPS, *MORE],
                         help="which sweep to run: 'all' is the homework's three and the "
-                             "activation functions; 'beyond' is beyond.py's experiment, "
+                             "activation functions; three-layer-learning-rates the "
+                             "structures sweep's follow-up; 'beyond' is beyond.py's experiment, "
                              "'diagnose' diagnose.py's look inside the network (and "
                              "`python main.py predict --help`: the kept model on your reviews)")
     parser.add_argument("--data", default=argparse.SUPPRESS,
@@ -286,8 +323,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(143 if stopped else 130)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if args.sweep == "all":
+    if args.sweep == "all":  # the written answers' figures
         visualize_activation_functions(args.plots_dir / "activation_functions.png")
+        visualize_computation_graph(args.plots_dir / "computation_graph.png")
     print(f"done in {time.perf_counter() - start:.0f} s; see {args.plots_dir}/results.md")
 
 

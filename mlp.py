@@ -25,6 +25,8 @@ import numpy as np
 import pyarrow.parquet
 import torch
 from matplotlib.figure import Figure  # the object API draws to files, with no GUI backend
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from torch import nn
 from torch.utils.data import (
     BatchSampler,
@@ -363,68 +365,188 @@ def run_mlp(config: dict, embeddings: WordVectors, dev_dataset: TensorDataset,
 # Plots
 
 
-def _plot_mean(ax, runs: Sequence, label: str) -> None:
-    """One curve over epochs 1..N; given one list per seed, their mean with a ±1 std band."""
+def _per_seed(runs: Sequence) -> np.ndarray:
+    """Curves as an array (seeds, epochs): one list per seed, or a single run's list. A diverged
+    seed ends early: the epochs all seeds have."""
     if len(runs) == 0 or not isinstance(runs[0], Sequence | np.ndarray):
         runs = [runs]  # a single run (maybe one that diverged before finishing an epoch)
-    shortest = min(map(len, runs))  # a diverged seed ends early: plot the epochs all seeds have
-    values = np.array([run[:shortest] for run in runs], dtype=float)  # (seeds, epochs)
-    epochs, mean = np.arange(1, shortest + 1), values.mean(axis=0)
-    (line,) = ax.plot(epochs, mean, marker="o", markersize=3, label=label)
-    if len(runs) > 1:
+    shortest = min(map(len, runs))
+    return np.array([run[:shortest] for run in runs], dtype=float).reshape(len(runs), shortest)
+
+
+def _plot_seeds(ax, runs: Sequence, label: str, color: str | None = None) -> None:
+    """One configuration over epochs 1..N: the mean of its seeds, thick, and with several seeds
+    each seed's own curve, thin, and a ±1 std band (seeds that part show as thin lines apart)."""
+    values = _per_seed(runs)
+    epochs, mean = np.arange(1, values.shape[1] + 1), values.mean(axis=0)
+    (line,) = ax.plot(epochs, mean, marker="o", markersize=3, linewidth=2, label=label,
+                      color=color)
+    if len(values) > 1:
+        for seed in values:
+            ax.plot(epochs, seed, color=line.get_color(), linewidth=0.8, alpha=0.5)
         std = values.std(axis=0, ddof=1)  # the sample std, as the results tables give it
-        ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.12)
+
+
+def _legend(ax, seeds: int, names: bool = True) -> None:
+    """The legend, beside the axes so that it hides no data (names: of the lines drawn); with
+    several seeds, entries that say what the thick and thin lines and the band are."""
+    handles = ax.get_legend_handles_labels()[0] if names else []
+    if seeds > 1:
+        handles += [Line2D([], [], color="grey", linewidth=2, marker="o", markersize=3,
+                           label=f"mean of {seeds} seeds"),
+                    Line2D([], [], color="grey", linewidth=0.8, alpha=0.5, label="each seed"),
+                    Patch(color="grey", alpha=0.12, label="mean ± 1 std of the seeds")]
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
 
 
 def _save(fig: Figure, save_fig_path: str | os.PathLike) -> None:
-    """Write the figure as a PNG, with a grid and a legend on each of its axes."""
+    """Write the figure as a PNG, with a grid on each of its axes."""
     for ax in fig.axes:
         ax.grid(alpha=0.3)
-        ax.legend()
     atomic_write(save_fig_path, lambda tmp: fig.savefig(tmp, format="png", dpi=120,
                                                         bbox_inches="tight"))
 
 
-def _epoch_axes(ylabel: str, title: str) -> tuple[Figure, object]:
-    """A figure with one axes of a metric over whole-numbered epochs."""
-    fig = Figure(figsize=(6.4, 4.2))
-    ax = fig.subplots()
+def _epoch_axes(ax, ylabel: str, title: str) -> None:
+    """Label an axes of a metric over whole-numbered epochs."""
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     ax.xaxis.get_major_locator().set_params(integer=True)
-    return fig, ax
+
+
+def _seeds(*all_stats: Sequence) -> int:
+    """How many seeds the curves have (1 for plain lists)."""
+    return max(len(_per_seed(stats)) for stats in all_stats)
 
 
 def visualize_epochs(epoch_train_losses: Sequence, epoch_dev_losses: Sequence,
-                     save_fig_path: str | os.PathLike, *, title: str = "train vs dev loss") -> None:
-    """Train and dev loss per epoch (mean ± std when given one list per seed)."""
-    fig, ax = _epoch_axes("cross-entropy loss", title)
-    _plot_mean(ax, epoch_train_losses, "train loss")
-    _plot_mean(ax, epoch_dev_losses, "dev loss")
+                     save_fig_path: str | os.PathLike, *, title: str = "Train and dev loss",
+                     ylim: tuple[float, float] | None = None) -> None:
+    """Train and dev loss per epoch (each seed and their mean, given one list per seed); ylim
+    gives several such plots one scale."""
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
+    _epoch_axes(ax, "cross-entropy loss", title)
+    _plot_seeds(ax, epoch_train_losses, "train loss")
+    _plot_seeds(ax, epoch_dev_losses, "dev loss")
+    ax.set_ylim(ylim)
+    _legend(ax, _seeds(epoch_train_losses, epoch_dev_losses))
     _save(fig, save_fig_path)
 
 
 def visualize_configs(all_config_epoch_stats: Sequence, config_names: Sequence[str],
                       metric_name: str, save_fig_path: str | os.PathLike, *,
-                      title: str | None = None) -> None:
-    """One metric per epoch, one line per configuration (mean ± std across seeds)."""
-    fig, ax = _epoch_axes(metric_name, title or f"{metric_name} per epoch")
-    for stats, name in zip(all_config_epoch_stats, config_names, strict=True):
-        _plot_mean(ax, stats, name)
+                      title: str | None = None, panels: bool = False) -> None:
+    """One metric per epoch for each configuration (each seed and their mean, given one list
+    per seed): on one axes, or with panels one axes per configuration, the others' means in
+    grey behind it."""
+    if not panels:
+        fig = Figure(figsize=(6.4, 4.2))
+        ax = fig.subplots()
+        _epoch_axes(ax, metric_name, title or f"{metric_name.capitalize()} per epoch")
+        for stats, name in zip(all_config_epoch_stats, config_names, strict=True):
+            _plot_seeds(ax, stats, name)
+        _legend(ax, _seeds(*all_config_epoch_stats))
+        _save(fig, save_fig_path)
+        return
+    columns = 3
+    rows = -(-len(config_names) // columns)
+    fig = Figure(figsize=(4 * columns, 3.2 * rows))
+    fig.subplots_adjust(hspace=0.35, wspace=0.1)
+    axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False).flatten()
+    for index, (ax, name) in enumerate(zip(axes, config_names, strict=False)):
+        for other, stats in enumerate(all_config_epoch_stats):
+            if other != index:
+                ax.plot(np.arange(1, _per_seed(stats).shape[1] + 1),
+                        _per_seed(stats).mean(axis=0), color="lightgrey", linewidth=1)
+        _plot_seeds(ax, all_config_epoch_stats[index], name, color=f"C{index}")
+        _epoch_axes(ax, metric_name, name)
+    for ax in axes[len(config_names):]:
+        ax.set_visible(False)
+    fig.suptitle((title or f"{metric_name.capitalize()} per epoch")
+                 + " (grey: the other configurations' means)")
+    _legend(axes[columns - 1], _seeds(*all_config_epoch_stats), names=False)
     _save(fig, save_fig_path)
 
 
+def _broken(x: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """x and y with a gap where y jumps, so that a step is not drawn as a vertical line."""
+    x, y = x.detach().numpy(), y.detach().numpy().astype(float)
+    jumps = np.flatnonzero(np.abs(np.diff(y)) > 0.5) + 1
+    return np.insert(x, jumps, np.nan), np.insert(y, jumps, np.nan)
+
+
 def visualize_activation_functions(save_fig_path: str | os.PathLike) -> None:
-    """Sigmoid, tanh and ReLU (left) and their derivatives from autograd (right) on [-6, 6]."""
+    """Sigmoid, tanh and ReLU (left) and their derivatives from autograd (right) on [-6, 6];
+    ReLU's derivative in two pieces, with the value PyTorch gives it at 0 marked."""
     x = torch.linspace(-6, 6, 1201, requires_grad=True)
     fig = Figure(figsize=(10, 4))
     ax_value, ax_slope = fig.subplots(1, 2)
     for name in ("Sigmoid", "Tanh", "ReLU"):
         y = ACTIVATIONS[name]()(x)
         (slope,) = torch.autograd.grad(y.sum(), x)
-        ax_value.plot(x.detach(), y.detach(), label=name)
-        ax_slope.plot(x.detach(), slope, label=f"{name}'")
-    for ax, title in ((ax_value, "activation f(x)"), (ax_slope, "derivative f'(x)")):
-        ax.set(xlabel="x", title=title)
+        (line,) = ax_value.plot(x.detach(), y.detach(), label=name)
+        ax_slope.plot(*_broken(x, slope), color=line.get_color(), label=f"{name}'")
+    zero = torch.zeros(1, requires_grad=True)
+    (at_zero,) = torch.autograd.grad(nn.ReLU()(zero).sum(), zero)
+    ax_slope.plot([0], at_zero.tolist(), "o", color="C2",
+                  label=f"ReLU'(0) = {at_zero.item():g} in PyTorch")
+    for ax, title, ylabel in ((ax_value, "Activation", "f(x)"),
+                              (ax_slope, "Its derivative", "f'(x)")):
+        ax.set(xlabel="x", ylabel=ylabel, title=title)
         ax.axhline(0, color="grey", linewidth=0.5)
         ax.axvline(0, color="grey", linewidth=0.5)
+        ax.legend(loc="upper left")  # empty there in both panels
     _save(fig, save_fig_path)
+
+
+def computation_graph(x: float = 1.0, y: float = 3.0, z: float = 2.0) -> dict:
+    """f(x, y, z) = ln x + exp(y) z, one operation per node: each node's value and total
+    derivative df/d(node) (the backward pass), and each edge's local partial, from autograd."""
+    leaves = {name: torch.tensor(value, dtype=torch.float64, requires_grad=True)
+              for name, value in (("x", x), ("y", y), ("z", z))}
+    nodes = dict(leaves, h1=torch.log(leaves["x"]), h2=torch.exp(leaves["y"]))
+    nodes["h3"] = nodes["h2"] * leaves["z"]
+    nodes["f"] = nodes["h1"] + nodes["h3"]
+    edges = {(start, end): torch.autograd.grad(nodes[end], nodes[start], retain_graph=True)[0]
+             for start, end in (("x", "h1"), ("y", "h2"), ("h2", "h3"), ("z", "h3"),
+                                ("h1", "f"), ("h3", "f"))}
+    for node in nodes.values():
+        node.retain_grad()
+    nodes["f"].backward()
+    return {"values": {name: node.item() for name, node in nodes.items()},
+            "totals": {name: node.grad.item() for name, node in nodes.items()},
+            "locals": {edge: local.item() for edge, local in edges.items()}}
+
+
+def visualize_computation_graph(save_fig_path: str | os.PathLike) -> None:
+    """hw3.md's computation graph at (1, 3, 2): each node with its value (forward) and the
+    total derivative df/d(node) (backward); each edge with its local partial."""
+    graph = computation_graph()
+    formulas = {"x": "x", "y": "y", "z": "z", "h1": "h1 = ln x", "h2": "h2 = exp y",
+                "h3": "h3 = h2 · z", "f": "f = h1 + h3"}
+    where = {"x": (0, 2), "y": (0, 1), "z": (0, 0), "h1": (2, 2), "h2": (2, 1), "h3": (4, 0.5),
+             "f": (6, 1.25)}
+    fig = Figure(figsize=(10, 4.6))
+    ax = fig.subplots()
+    for (start, end), local in graph["locals"].items():
+        (x0, y0), (x1, y1) = where[start], where[end]
+        ax.annotate("", (x1, y1), (x0, y0), arrowprops={"arrowstyle": "->", "shrinkA": 32,
+                                                         "shrinkB": 32, "color": "grey"})
+        ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.08, f"∂{end}/∂{start} = {local:.4g}",
+                ha="center", fontsize=9, color="C3")
+    for name, (x, y) in where.items():
+        ax.text(x, y, f"{formulas[name]}\n= {graph['values'][name]:.4g}\n"
+                      f"df/d{name} = {graph['totals'][name]:.4g}",
+                ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "C0"})
+    ax.set(xlim=(-0.8, 6.8), ylim=(-0.6, 2.6),
+           title="f(x, y, z) = ln x + exp(y)·z at (1, 3, 2): values forward, derivatives "
+                 "backward")
+    ax.text(3, -0.5, "red, on the edges: ∂a/∂b, the local partial of a node's own formula; "
+                     "in the boxes: df/d(node), the total derivative of f, along every path",
+            ha="center", fontsize=8)
+    ax.axis("off")
+    atomic_write(save_fig_path, lambda tmp: fig.savefig(tmp, format="png", dpi=120,
+                                                        bbox_inches="tight"))

@@ -366,8 +366,10 @@ def results_markdown(sweeps: dict) -> str:
         lines += [f"## {sweep}" + ("" if entry["complete"] else " (incomplete)"), "",
                   f"{command} on {settings['machine']}: {settings['epochs']} epochs, seeds "
                   f"{settings['seeds']} (unless a configuration sets its own), dev/train/test "
-                  f"{settings['sizes']} reviews; mean ± std over seeds.", "",
-                  "| config | best dev acc | best epoch | final dev loss | test acc | seconds |",
+                  f"{settings['sizes']} reviews. Accuracies and losses: mean ± std over the "
+                  f"seeds; best epochs: each seed's; seconds: all seeds' runs added up.", "",
+                  "| config | best dev acc | best epoch, per seed | dev loss at the last "
+                  "epoch | test acc | seconds, all seeds together |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for config in entry["configs"]:
             runs = config["runs"]

@@ -92,7 +92,7 @@ def test_xor_from_zeros_from_a_constant_and_from_random_starts():
     """From zeros only the output bias moves and the output is one constant; from a constant
     the two hidden units stay copies and XOR is not reached; random starts of eight hidden
     units mostly learn it, and every start's outcome is counted once."""
-    found = diagnose.xor_from_each_start(seeds=range(4))
+    found = diagnose.xor_from_each_start(seeds=range(3))
     zeros, constant, random = found["zeros"], found["constant"], found["random"]
     assert zeros["moved"] == ["linears.1.bias"]
     assert max(zeros["outputs"]) - min(zeros["outputs"]) < 1e-6
@@ -101,8 +101,8 @@ def test_xor_from_zeros_from_a_constant_and_from_random_starts():
     assert max(abs(y - t) for y, t in zip(constant["outputs"], [0, 1, 1, 0],
                                           strict=True)) >= 0.5 - 1e-6
     for width, outcomes in random.items():
-        assert outcomes.pop("seeds") == 4 and sum(outcomes.values()) == 4, width
-    assert random["8"]["learned"] >= 3
+        assert outcomes.pop("seeds") == 3 and sum(outcomes.values()) == 3, width
+    assert random["8"]["learned"] >= 2
 
 
 def test_the_gradient_that_reaches_the_first_layer_falls_with_sigmoid_depth():

@@ -153,17 +153,17 @@ def test_an_interruption_before_anything_finished_says_so(tmp_path, imdb_dir, mo
 def test_each_sweep_replaces_only_its_own_results(tmp_path, tiny_splits, tiny_vectors):
     """Running a sweep again replaces its entry in results.json and keeps the other sweeps'."""
     options = {"epochs": 1, "plots_dir": tmp_path, "cache_dir": None, "workers": 1}
-    main.explore_mlp_activations(*tiny_splits, tiny_vectors, **options)
     main.explore_mlp_learning_rates(*tiny_splits, tiny_vectors, **options)
+    main.explore_mlp_structures(*tiny_splits, tiny_vectors, **options)
     first = _results(tmp_path)
-    main.explore_mlp_activations(*tiny_splits, tiny_vectors, **{**options, "seeds": [5, 6]})
+    main.explore_mlp_learning_rates(*tiny_splits, tiny_vectors, **{**options, "seeds": [5, 6]})
     again = _results(tmp_path)
-    assert again["learning-rates"] == first["learning-rates"]
-    assert again["activations"]["settings"]["seeds"] == [5, 6]
+    assert again["structures"] == first["structures"]
+    assert again["learning-rates"]["settings"]["seeds"] == [5, 6]
     assert all([run["seed"] for run in config["runs"]] == [5, 6]
-               for config in again["activations"]["configs"])
+               for config in again["learning-rates"]["configs"])
     markdown = (tmp_path / "results.md").read_text()
-    assert "## learning-rates" in markdown and "±" in markdown.split("## activations")[1]
+    assert "## structures" in markdown and "±" in markdown.split("## learning-rates")[1]
 
 
 def test_workers_give_the_numbers_of_one_process(tmp_path, tiny_splits, tiny_vectors):
@@ -445,11 +445,19 @@ def test_quick_run_as_a_script(tmp_path):
                           cwd=REPO, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert {path.name for path in plots.iterdir()} == set().union(*PLOTS.values()) | {
-        "activation_functions.png", "results.json", "results.md", "mistakes.json", "mistakes.md",
-        "models"}
+        "activation_functions.png", "computation_graph.png", "results.json", "results.md",
+        "mistakes.json", "mistakes.md", "models"}
     for entry in _results(plots).values():
         assert entry["complete"]
         assert entry["settings"]["epochs"] == main.QUICK_EPOCHS
         assert entry["settings"]["sizes"] == [main.QUICK_LIMIT] * 3
         assert "--quick" in entry["settings"]["command"]
     assert torch.load(next((tmp_path / "cache").glob("features-*.pt")), weights_only=True)
+
+
+@pytest.mark.parametrize(("hidden_dims", "words"), [
+    ([], "no hidden layer (a linear model)"), ([512], "one hidden layer of 512"),
+    ([512, 512, 512], "three hidden layers of 512"), ([64, 32], "two hidden layers of 64 -> 32")])
+def test_plot_titles_say_the_structure_in_words(hidden_dims, words):
+    """The per-structure loss plots are titled in plain English, not "hidden layers None"."""
+    assert main.layers_in_words(hidden_dims) == words

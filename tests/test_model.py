@@ -3,6 +3,7 @@
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -235,3 +236,24 @@ def test_run_mlp_refuses_non_positive_settings(tiny_datasets, tiny_vectors, key,
     """lr <= 0 (or NaN) and batch_size <= 0 are ValueErrors naming the setting."""
     with pytest.raises(ValueError, match=key):
         mlp.run_mlp(_config(**{key: value}), tiny_vectors, *tiny_datasets)
+
+
+def test_the_computation_graph_is_autograds():
+    """computation_graph: hw3.md's f at (1, 3, 2), each node's value and total derivative and
+    each edge's local partial, against the closed forms."""
+    graph = mlp.computation_graph()
+    e3 = math.exp(3)
+    assert graph["values"] == pytest.approx({"x": 1, "y": 3, "z": 2, "h1": 0, "h2": e3,
+                                             "h3": 2 * e3, "f": 2 * e3})
+    assert graph["totals"] == pytest.approx({"x": 1, "y": 2 * e3, "z": e3, "h1": 1, "h2": 2,
+                                             "h3": 1, "f": 1})
+    assert graph["locals"] == pytest.approx({("x", "h1"): 1, ("y", "h2"): e3, ("h2", "h3"): 2,
+                                             ("z", "h3"): e3, ("h1", "f"): 1, ("h3", "f"): 1})
+
+
+def test_a_step_is_drawn_in_two_pieces():
+    """_broken leaves a gap where a curve jumps (ReLU's derivative at 0), nowhere else."""
+    x = torch.linspace(-1, 1, 5)
+    gapped_x, gapped_y = mlp._broken(x, (x > 0).float())
+    assert np.isnan(gapped_y).sum() == 1 and np.isnan(gapped_x).sum() == 1
+    assert np.nanmax(np.abs(np.diff(gapped_y))) == 0
