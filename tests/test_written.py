@@ -387,12 +387,13 @@ def test_computation_graph_values_and_derivatives():
 
 
 def test_total_derivative_at_h2_is_stated():
-    """∂f/∂h2 = z = 2 through h3, as the chain-rule item says (not the 0 of a local partial)."""
+    """df/dh2 = z = 2 through h3, as the chain-rule item says (not the 0 of a local partial), and
+    the document gives it the total derivative's own symbol."""
     x, y, z = (torch.tensor(v, dtype=DTYPE, requires_grad=True) for v in (1.0, 3.0, 2.0))
     h2 = torch.exp(y)
     h2.retain_grad()
     (torch.log(x) + h2 * z).backward()
-    stated = re.search(r"\\partial f/\\partial h_2 = .*?= 1\\cdot z = (\d+)\$",
+    stated = re.search(r"\\mathrm\{d\}f/\\mathrm\{d\}h_2 = .*?= 1\\cdot z = (\d+)",
                        section("Neural nets and backpropagation"), re.S)
     assert float(stated.group(1)) == h2.grad.item()
 
@@ -420,11 +421,16 @@ def test_results_table_quotes_the_committed_run(committed_results, sweep):
     rows = table(section("Programming"), key=1)
     label = {"structures": "{name}, lr {lr}", "activations": "{name}",
              "learning-rates": "{lr}"}[sweep]
+    run = Run(committed_results)
     for name, config in configs(committed_results, sweep).items():
         key = label.format(name=name.replace(" -> ", " → "), lr=config["lr"])
         cells = [cell.strip("* ") for cell in rows[key][2:4]]
         assert cells == [mean_std_text(runs_of(config, "best_dev_acc")),
                          mean_std_text(runs_of(config, "test_acc"))], key
+        for cell, value in zip(rows[key][2:4], (best, on_test), strict=True):
+            clearly_best = all(run.clear((sweep, name), (sweep, other), value)
+                               for other in run.names(sweep) if other != name)
+            assert cell.startswith("**") == clearly_best, (key, cell)
 
 
 class Run:
@@ -453,10 +459,10 @@ class Run:
         """The difference of two (sweep, name) configurations' mean best dev accuracies."""
         return self.mean(*better) - self.mean(*worse)
 
-    def sds(self, better: tuple[str, str], worse: tuple[str, str]) -> int:
-        """That gap in pooled seed standard deviations, rounded."""
-        pooled = math.sqrt((self.std(*better) ** 2 + self.std(*worse) ** 2) / 2)
-        return round(self.gap(better, worse) / pooled)
+    def clear(self, better: tuple[str, str], worse: tuple[str, str],
+              value: Callable[[dict], float] | None = None) -> bool:
+        """hw3.md's test of a gap: every seed of better beats every seed of worse."""
+        return min(self.values(*better, value)) > max(self.values(*worse, value))
 
 
 def best(run: dict) -> float:
@@ -474,15 +480,43 @@ def numbers(text: str) -> list[str]:
     return re.findall(r"\d+(?:\.\d+)?", text)
 
 
+def on_test(run: dict) -> float:
+    """A run's test accuracy."""
+    return run["test_acc"]
+
+
+def last(key: str) -> Callable[[dict], float]:
+    """A run's value of key at its last epoch."""
+    return lambda run: run[key][-1]
+
+
 def test_structures_findings(committed_results):
     """Every number of the structures findings, in order, is computed from the committed run,
-    and so are its claims (train accuracy below best dev accuracy, the second layer's gain
-    under one standard deviation, the learning rates that leave most seeds at chance)."""
+    and so are its claims (no structure overfits, the first hidden layer's gain is clear, the
+    second's is not)."""
+    run, sweep = Run(committed_results), "structures"
+    none, one, two, three = ((sweep, name) for name in run.names(sweep))
+    structures = (none, one, two, three)
+    train_loss = [run.mean(*config, last("train_losses")) for config in structures]
+    loss_gap = max(run.mean(*config, last("dev_losses")) - run.mean(*config, last("train_losses"))
+                   for config in structures)
+    acc_gaps = [run.mean(*config, last("train_accs")) - run.mean(*config, last("dev_accs"))
+                for config in structures]
+    assert all(gap > 0 for gap in acc_gaps)  # train above dev: no underfitting claim to make
+    assert run.clear(one, none) and not run.clear(two, one) and not run.clear(one, two)
+    assert min(run.mean(*config) for config in structures) == run.mean(*three)
+    assert numbers(findings("### MLP structures")) == [
+        str(committed_results[sweep]["settings"]["epochs"]), f"{min(train_loss):.2f}",
+        f"{max(train_loss):.2f}", f"{loss_gap:.3f}", f"{max(acc_gaps):.3f}",
+        f"{run.gap(one, none):.4f}", f"{run.gap(two, one):.4f}"]
+
+
+def test_the_follow_up_findings_and_table(committed_results):
+    """The follow-up's sentence and table are the committed run's: its best learning rate,
+    clearly above the structures sweep's, and the learning rates that leave most seeds at
+    chance."""
     run, follow_up = Run(committed_results), "three-layer-learning-rates"
-    none, one, two, three = (("structures", name) for name in run.names("structures"))
-    last = {key: [run.mean(*config, lambda r, key=key: r[key][-1])
-                  for config in (none, one, two, three)]
-            for key in ("train_losses", "dev_losses", "train_accs")}
+    three = ("structures", run.names("structures")[3])
     learned = {run.config(follow_up, name)["lr"]: sum(acc > 0.6 for acc in run.values(follow_up,
                                                                                     name))
                for name in run.names(follow_up)}
@@ -490,75 +524,77 @@ def test_structures_findings(committed_results):
     assert all(count < 2 for lr, count in learned.items() if lr >= stuck_from)
     chance = max(acc for name in run.names(follow_up) for acc in run.values(follow_up, name)
                  if acc <= 0.6)
-    assert all(acc < run.mean(*config) for acc, config in zip(last["train_accs"],
-                                                              (none, one, two, three),
-                                                              strict=True))
-    assert run.sds(two, one) < 1
-    good_lr = max(learned, key=lambda lr: run.mean(follow_up, f"lr {lr}"))
-    assert numbers(findings("### MLP structures")) == [
-        str(committed_results["structures"]["settings"]["epochs"]),
-        f"{min(last['train_losses']):.2f}", f"{max(last['train_losses']):.2f}",
-        f"{max(d - t for d, t in zip(last['dev_losses'], last['train_losses'], strict=True)):.3f}",
-        f"{min(last['train_accs']):.3f}", f"{max(last['train_accs']):.3f}",
-        f"{run.gap(one, none):.4f}", str(run.sds(one, none)), f"{run.gap(two, one):.4f}",
-        str(run.config(*three)["lr"]), str(good_lr),
-        f"{run.mean(follow_up, f'lr {good_lr}'):.4f}", f"{run.std(follow_up, f'lr {good_lr}'):.4f}",
-        str(stuck_from), f"{chance:.2f}"]
+    good = (follow_up, max(run.names(follow_up), key=lambda name: run.mean(follow_up, name)))
+    assert run.clear(good, three)
+    text = paragraph(section("Programming"), "#### Follow-up: three hidden layers at other "
+                                             "learning rates\n\n")
+    assert numbers(text) == [
+        str(run.config(*good)["lr"]), f"{run.mean(*good):.4f}", f"{run.std(*good):.4f}",
+        str(run.config(*three)["lr"]), str(stuck_from), f"{chance:.2f}"]
     rows = table(section("Programming"))
     for name in run.names(follow_up):
         values = run.values(follow_up, name)
         cells = rows[name.removeprefix("lr ")]
         assert cells[1:] == [mean_std_text(values), f"{learned[run.config(follow_up, name)['lr']]}"
                              f" of {len(values)}"], name
-    cells = rows[f"{run.config(*three)['lr']} (the structures sweep)"]
-    assert cells[1] == mean_std_text(run.values(*three))
+    assert rows[f"{run.config(*three)['lr']} (the structures sweep)"][1] == \
+        mean_std_text(run.values(*three))
+    assert "`python main.py three-layer-learning-rates --seeds 3`" in section("Programming")
+    assert committed_results[follow_up]["settings"]["command"] == \
+        "python main.py three-layer-learning-rates --seeds 3"
 
 
 def test_activations_findings(committed_results):
     """Every number of the activations findings is computed from the committed run, beside the
-    activation it belongs to; Tanh is last on dev and test and has the least steady loss."""
+    activation it belongs to, and the clear gaps it names are all the clear gaps there are."""
     run, sweep = Run(committed_results), "activations"
     names = run.names(sweep)
     dev = {name: run.mean(sweep, name) for name in names}
-    test = {name: run.mean(sweep, name, lambda r: r["test_acc"]) for name in names}
-    final = {name: (run.mean(sweep, name, lambda r: r["train_losses"][-1]),
-                    run.std(sweep, name, lambda r: r["train_losses"][-1])) for name in names}
+    test = {name: run.mean(sweep, name, on_test) for name in names}
     low, high = min(dev, key=dev.get), max(dev, key=dev.get)
-    unsteady = max(final, key=lambda name: final[name][1])
-    assert low == min(test, key=test.get) == unsteady
-    others = [mean for name, (mean, _) in final.items() if name != low]
+    test_low, test_high = min(test, key=test.get), max(test, key=test.get)
     text = findings("### Activation functions")
-    assert numbers(text) == [
-        f"{dev[low]:.4f}", f"{dev[high]:.4f}", f"{dev[high] - dev[low]:.4f}",
-        str(run.sds((sweep, high), (sweep, low))),
-        f"{test[low]:.4f}", f"{max(test.values()):.4f}",
-        str(committed_results[sweep]["settings"]["epochs"]),
-        f"{final[low][0]:.4f}", f"{final[low][1]:.4f}", f"{min(others):.4f}",
-        f"{max(others):.4f}"]
+    assert numbers(text) == [f"{dev[low]:.4f}", f"{dev[high]:.4f}", f"{dev[high] - dev[low]:.4f}",
+                             f"{test[test_low]:.4f}", f"{test[test_high]:.4f}"]
     assert f"{dev[low]:.4f} ({low})" in text and f"{dev[high]:.4f} ({high})" in text
-    assert f"{max(test.values()):.4f} ({max(test, key=test.get)})" in text
-    assert f"{low} is last on both" in text
+    assert f"{test[test_low]:.4f} ({test_low})" in text
+    assert f"{test[test_high]:.4f} ({test_high})" in text
+    for value, leader, words in ((best, high, "best dev accuracy"), (on_test, test_high,
+                                                                   "test accuracy")):
+        beaten = sorted(worse for better in names for worse in names
+                        if run.clear((sweep, better), (sweep, worse), value)
+                        and (better == leader or pytest.fail(f"{better} clearly beats {worse}")))
+        named = re.search(rf"{leader}'s {words} over ([\w ,]+?)(?: and (\w+))?(?:;| and \w+'s)",
+                          text)
+        assert sorted([*named.group(1).split(", "), named.group(2)]) == beaten, words
 
 
 def test_learning_rate_findings(committed_results):
     """Every number of the learning-rate findings is computed from the committed run: the two
-    best rates tie, and the gaps of the others are compared with the structures' depth gaps."""
+    best rates tie, the gaps to the largest and the smallest rate are clear."""
     run, sweep = Run(committed_results), "learning-rates"
     lrs = {run.config(sweep, name)["lr"]: (sweep, name) for name in run.names(sweep)}
     first, second = sorted(sorted(lrs, key=lambda lr: run.mean(*lrs[lr]))[-2:], reverse=True)
     assert f"{run.mean(*lrs[first]):.4f}" == f"{run.mean(*lrs[second]):.4f}"  # a tie
+    assert not run.clear(lrs[first], lrs[second]) and not run.clear(lrs[second], lrs[first])
     high, low = max(lrs), min(lrs)
-    last_loss = {lr: run.mean(*lrs[lr], lambda r: r["train_losses"][-1]) for lr in lrs}
-    none, one, two, three = (("structures", name) for name in run.names("structures"))
+    assert run.clear(lrs[first], lrs[high]) and run.clear(lrs[first], lrs[low])
     epochs = str(committed_results[sweep]["settings"]["epochs"])
     assert numbers(findings("### Learning rate")) == [
         str(first), str(second), f"{run.mean(*lrs[first]):.4f}", f"{run.std(*lrs[first]):.4f}",
         f"{run.mean(*lrs[second]):.4f}", f"{run.std(*lrs[second]):.4f}",
         str(high), f"{run.mean(*lrs[high], lambda r: r['dev_accs'][0]):.4f}", "1",
-        f"{run.gap(lrs[first], lrs[high]):.4f}", str(low), f"{last_loss[low]:.4f}", epochs,
-        f"{last_loss[first]:.4f}", str(first), f"{run.gap(lrs[first], lrs[low]):.4f}",
-        str(run.sds(lrs[first], lrs[high])), str(run.sds(lrs[first], lrs[low])),
-        f"{run.gap(one, none):.4f}", f"{run.gap(two, three):.4f}"]
+        f"{run.gap(lrs[first], lrs[high]):.4f}", str(low),
+        f"{run.mean(*lrs[low], last('train_losses')):.4f}", epochs,
+        f"{run.mean(*lrs[first], last('train_losses')):.4f}", str(first),
+        f"{run.gap(lrs[first], lrs[low]):.4f}"]
+
+
+def test_no_gap_is_measured_in_seed_standard_deviations():
+    """The one test of a gap hw3.md uses is stated once; the old measure of its own is gone."""
+    text = (REPO / "hw3.md").read_text(encoding="utf-8")
+    assert "seed standard deviation" not in text
+    assert text.count("**When is a gap larger than the seeds' spread?**") == 1
 
 
 def test_beyond_table_and_findings(committed_results):
@@ -573,11 +609,9 @@ def test_beyond_table_and_findings(committed_results):
                              mean_std_text(run.values(*config, lambda r: r["test_acc"])),
                              f"{run.mean(*config, lambda r: r['seconds']):.1f}"], config
 
-    def test_acc(run_: dict) -> float:
-        return run_["test_acc"]
-
-    pooled = math.sqrt((run.std(*glove, test_acc) ** 2 + run.std(*scratch, test_acc) ** 2) / 2)
-    gain = run.mean(*glove, test_acc) - run.mean(*scratch, test_acc)
+    gain = run.mean(*glove, on_test) - run.mean(*scratch, on_test)
+    assert run.clear(glove, frozen, on_test) and run.clear(bigrams, glove, on_test)
+    assert not run.clear(glove, scratch, on_test)
     first_epoch = [run.mean(*config, lambda r: r["dev_accs"][0]) for config in (glove, scratch)]
     learned = (glove, bigrams, scratch)
     unigram_best = run.values(*glove, lambda r: r["best_epoch"]) + \
@@ -587,9 +621,9 @@ def test_beyond_table_and_findings(committed_results):
                       if epoch > max(unigram_best))
     text = findings("## Beyond the homework")
     assert numbers(text) == [
-        f"{run.mean(*frozen, test_acc):.4f}", f"{run.mean(*glove, test_acc):.4f}",
-        f"{run.mean(*bigrams, test_acc) - run.mean(*glove, test_acc):.4f}", f"{gain:.4f}",
-        str(round(gain / pooled)), "1", f"{first_epoch[0] - first_epoch[1]:.4f}",
+        f"{run.mean(*frozen, on_test):.4f}", f"{run.mean(*glove, on_test):.4f}",
+        f"{run.mean(*bigrams, on_test) - run.mean(*glove, on_test):.4f}", "0.77",
+        f"{gain:.4f}", "1", f"{first_epoch[0] - first_epoch[1]:.4f}",
         f"{min(run.mean(*config, lambda r: r['train_accs'][-1]) for config in learned):.4f}",
         str(committed_results[sweep]["settings"]["epochs"]), str(min(unigram_best)),
         str(max(unigram_best)), str(late)]
