@@ -31,7 +31,6 @@ import sweeps
 
 HERE = Path(__file__).resolve().parent
 QUICK_SIZES = {"dev": 100, "train": 200, "test": 100}  # --quick: reviews per split
-QUICK_MAIN = ["structures", "--quick"]  # --quick: one sweep of main.py's smoke run
 
 
 def bench_features(splits: tuple[dict, ...], embeddings, repeats: int) -> dict:
@@ -56,17 +55,16 @@ def size_flags(sizes: dict[str, int]) -> list[str]:
     return [text for split, size in sizes.items() for text in (f"--{split}-size", str(size))]
 
 
-def train_project(sizes: dict[str, int], epochs: int, cache: str) -> list[dict]:
+def train_project(sizes: dict[str, int], epochs: int, cache: str) -> tuple[list[dict], dict]:
     """`python main.py structures --workers 1`, every run in one process: each structure's
-    seconds (of training, as its results.json records them), best dev accuracy and settings."""
-    with tempfile.TemporaryDirectory(prefix="hw3-bench-plots-") as plots:
-        subprocess.run([sys.executable, "main.py", "structures", "--workers", "1",
-                        *size_flags(sizes), "--epochs", str(epochs), "--plots-dir", plots,
-                        "--cache-dir", cache], cwd=HERE, stdout=subprocess.DEVNULL, check=True)
-        sweep = json.loads((Path(plots) / "results.json").read_text())["sweeps"]["structures"]
+    seconds (of training, as its results.json records them), best dev accuracy and settings;
+    and the command's own measurements (run_main's)."""
+    run = run_main(["structures", "--workers", "1", *size_flags(sizes), "--epochs", str(epochs)],
+                   cache)
     return [{"name": config["name"], "hidden_dims": config["hidden_dims"], "lr": config["lr"],
              "batch_size": config["batch_size"], "seconds": config["runs"][0]["seconds"],
-             "best_dev_acc": config["runs"][0]["best_dev_acc"]} for config in sweep["configs"]]
+             "best_dev_acc": config["runs"][0]["best_dev_acc"]}
+            for config in run.pop("sweeps")["structures"]["configs"]], run
 
 
 def train_straightforward(datasets: list, hidden_dims: list[int], lr: float, batch_size: int,
@@ -139,24 +137,26 @@ def train_kernels_only(datasets: list, hidden_dims: list[int], lr: float, batch_
 
 
 def bench_training(splits: tuple[dict, ...], embeddings, sizes: dict[str, int], epochs: int,
-                   repeats: int) -> dict:
+                   repeats: int) -> tuple[dict, dict]:
     """Each structure through the project, the straightforward way and the floor: medians of
-    repeats runs, the three taken in turn so that the machine's drift hits them alike."""
+    repeats runs, the three taken in turn so that the machine's drift hits them alike; and
+    the first project run's own measurements (run_main's)."""
     runs: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory(prefix="hw3-bench-cache-") as cache:  # shared with main.py
         featurised = sweeps.featurise(splits, embeddings, cache)
-        for _ in range(repeats):
-            _train_in_turn(runs, [featurised.dev, featurised.train, featurised.test], sizes,
-                           epochs, cache)
+        commands = [_train_in_turn(runs, [featurised.dev, featurised.train, featurised.test],
+                                   sizes, epochs, cache) for _ in range(repeats)]
     return {name: {path: {"seconds": statistics.median(run["seconds"] for run in path_runs),
                           "best_dev_acc": path_runs[0]["best_dev_acc"], "runs": path_runs}
-                   for path, path_runs in row.items()} for name, row in runs.items()}
+                   for path, path_runs in row.items()} for name, row in runs.items()}, commands[0]
 
 
 def _train_in_turn(runs: dict, datasets: list, sizes: dict[str, int], epochs: int,
-                   cache: str) -> None:
-    """One repeat: each structure through the project, then the other two ways, into runs."""
-    for result in train_project(sizes, epochs, cache):
+                   cache: str) -> dict:
+    """One repeat: each structure through the project, then the other two ways, into runs;
+    the project command's measurements."""
+    results, command = train_project(sizes, epochs, cache)
+    for result in results:
         row = runs.setdefault(result["name"], {"project": [], "straightforward": [],
                                                "kernels_only": []})
         row["project"].append({key: result[key] for key in ("seconds", "best_dev_acc")})
@@ -164,6 +164,7 @@ def _train_in_turn(runs: dict, datasets: list, sizes: dict[str, int], epochs: in
                             ("kernels_only", train_kernels_only)):
             row[path].append(train(datasets, result["hidden_dims"], result["lr"],
                                    result["batch_size"], epochs))
+    return command
 
 
 def _tree_rss_bytes(pid: int) -> int:
@@ -181,15 +182,15 @@ def _tree_rss_bytes(pid: int) -> int:
     return total
 
 
-def bench_main(quick: bool) -> dict:
-    """`python main.py` end to end in a subprocess, with a cold feature cache: wall time and
-    peak memory of the main process and of it with its workers."""
+def run_main(args: list[str], cache: str | None = None) -> dict:
+    """`python main.py ARGS` in a subprocess (its own plots folder; cache: its feature cache,
+    None: a new, cold one): wall time, peak memory of the main process and of it with its
+    workers, and the sweeps its results.json recorded."""
     with tempfile.TemporaryDirectory(prefix="hw3-bench-") as scratch:
-        args = ["--plots-dir", f"{scratch}/plots", "--cache-dir", f"{scratch}/cache"]
-        command = [sys.executable, "main.py", *(QUICK_MAIN if quick else []), *args]
+        command = [sys.executable, "main.py", *args, "--plots-dir", f"{scratch}/plots",
+                   "--cache-dir", cache or f"{scratch}/cache"]
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                   cwd=HERE)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=HERE)
         peak_tree = 0
         while process.poll() is None:
             peak_tree = max(peak_tree, _tree_rss_bytes(process.pid))
@@ -197,11 +198,12 @@ def bench_main(quick: bool) -> dict:
         seconds = time.perf_counter() - start
         if process.returncode:
             raise subprocess.CalledProcessError(process.returncode, command)
+        recorded = json.loads((Path(scratch) / "plots" / "results.json").read_text())["sweeps"]
     # ru_maxrss of waited-for children, in KiB on Linux: the largest single process.
     peak_process = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return {"command": " ".join(["python", "main.py", *(QUICK_MAIN if quick else [])]),
-            "seconds": seconds, "peak_rss_gib": peak_process / 2**30,
-            "peak_rss_all_processes_gib": peak_tree / 2**30}
+    return {"command": " ".join(["python", "main.py", *args]), "seconds": seconds,
+            "cache": "warm" if cache else "cold", "peak_rss_gib": peak_process / 2**30,
+            "peak_rss_all_processes_gib": peak_tree / 2**30, "sweeps": recorded}
 
 
 def print_table(report: dict) -> None:
@@ -218,7 +220,8 @@ def print_table(report: dict) -> None:
         project, plain, floor = (row[path]["seconds"] for path in row)
         print(f"| {report['epochs']} epochs of {name} (best dev acc {accs}) | {project:.1f} s "
               f"| {plain:.1f} s | {plain / project:.1f}x | {floor:.1f} s |")
-    print(f"| `{main_run['command']}`, cold cache | {main_run['seconds']:.1f} s | | | |")
+    print(f"| `{main_run['command']}`, {main_run['cache']} cache | {main_run['seconds']:.1f} s "
+          f"| | | |")
     print(f"| its peak memory: main process / with its workers "
           f"| {main_run['peak_rss_gib']:.2f} / {main_run['peak_rss_all_processes_gib']:.2f} GiB "
           f"| | | |")
@@ -233,15 +236,16 @@ def main_cli() -> None:
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of each timing but main.py's; the median is reported")
     parser.add_argument("--quick", action="store_true",
-                        help="100/200/100 reviews, 2 epochs, 1 repeat, main.py structures "
-                             "--quick")
+                        help="100/200/100 reviews, 2 epochs, 1 repeat; main.py's row is then "
+                             "the training row's command")
     parser.add_argument("--json", type=Path, default=Path("bench.json"), help="output file")
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
 
     # main.py first: ru_maxrss of children must not include anything else this script starts.
-    main_run = bench_main(args.quick)
+    # --quick measures the first training run's command instead: one main.py fewer.
+    main_run = None if args.quick else run_main([])
     sizes = QUICK_SIZES if args.quick else mlp.SPLIT_SIZES
     splits = mlp.load_data_mlp(**{f"{split}_size": size for split, size in sizes.items()})
     embeddings = mlp.load_embeddings()
@@ -251,9 +255,10 @@ def main_cli() -> None:
                    f"torch threads, torch {torch.__version__}, Python {platform.python_version()}",
         "epochs": epochs,
         "features": bench_features(splits, embeddings, repeats),
-        "training": bench_training(splits, embeddings, sizes, epochs, repeats),
-        "main": main_run,
     }
+    report["training"], first_run = bench_training(splits, embeddings, sizes, epochs, repeats)
+    report["main"] = {key: value for key, value in (main_run or first_run).items()
+                      if key != "sweeps"}
     args.json.write_text(json.dumps(report, indent=1) + "\n")
     print_table(report)
     print(f"\nwritten {args.json}")

@@ -49,6 +49,8 @@ def test_quick_bench_measures_every_row(tmp_path):
         assert row["kernels_only"]["best_dev_acc"] == pytest.approx(
             row["project"]["best_dev_acc"], abs=0.02)
         assert f"2 epochs of {name} " in done.stdout
-    assert report["main"]["command"] == "python main.py structures --quick"
+    command = ("python main.py structures --workers 1 --dev-size 100 --train-size 200 "
+               "--test-size 100 --epochs 2")  # --quick: the training rows' own main.py
+    assert report["main"]["command"] == command and report["main"]["cache"] == "warm"
     assert report["main"]["peak_rss_gib"] > 0.05
-    assert "| `python main.py structures --quick`, cold cache |" in done.stdout
+    assert f"| `{command}`, warm cache |" in done.stdout
