@@ -492,13 +492,13 @@ def visualize_activation_functions(save_fig_path: str | os.PathLike) -> None:
     (at_zero,) = torch.autograd.grad(nn.ReLU()(zero).sum(), zero)
     ax_slope.plot([0], at_zero.tolist(), "o", color="C2",
                   label=f"ReLU'(0) = {at_zero.item():g} in PyTorch")
-    # Each legend where its panel has no curve.
-    for ax, title, ylabel, where in ((ax_value, "Activation", "f(x)", "upper left"),
-                                     (ax_slope, "Its derivative", "f'(x)", "center right")):
+    # Each legend where its panel has no curve: top left; right of the derivatives' peaks.
+    for ax, title, ylabel, anchor in ((ax_value, "Activation", "f(x)", (0, 1)),
+                                      (ax_slope, "Its derivative", "f'(x)", (0.6, 0.8))):
         ax.set(xlabel="x", ylabel=ylabel, title=title)
         ax.axhline(0, color="grey", linewidth=0.5)
         ax.axvline(0, color="grey", linewidth=0.5)
-        ax.legend(loc=where)
+        ax.legend(loc="upper left", bbox_to_anchor=anchor)
     _save(fig, save_fig_path)
 
 
