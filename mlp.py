@@ -492,13 +492,13 @@ def visualize_activation_functions(save_fig_path: str | os.PathLike) -> None:
     (at_zero,) = torch.autograd.grad(nn.ReLU()(zero).sum(), zero)
     ax_slope.plot([0], at_zero.tolist(), "o", color="C2",
                   label=f"ReLU'(0) = {at_zero.item():g} in PyTorch")
-    # Each legend where its panel has no curve: top left; right of the derivatives' peaks.
-    for ax, title, ylabel, anchor in ((ax_value, "Activation", "f(x)", (0, 1)),
-                                      (ax_slope, "Its derivative", "f'(x)", (0.6, 0.8))):
+    for ax, title, ylabel in ((ax_value, "Activation", "f(x)"),
+                              (ax_slope, "Its derivative", "f'(x)")):
         ax.set(xlabel="x", ylabel=ylabel, title=title)
         ax.axhline(0, color="grey", linewidth=0.5)
         ax.axvline(0, color="grey", linewidth=0.5)
-        ax.legend(loc="upper left", bbox_to_anchor=anchor)
+    ax_value.legend(loc="upper left")  # no curve runs there
+    ax_slope.legend(loc="upper left", bbox_to_anchor=(1.02, 1))  # beside: curves fill the panel
     _save(fig, save_fig_path)
 
 
