@@ -164,7 +164,7 @@ def test_each_sweep_replaces_only_its_own_results(tmp_path, tiny_splits, tiny_ve
                for config in again["learning-rates"]["configs"])
     markdown = (tmp_path / "results.md").read_text()
     assert "## structures" in markdown and "±" in markdown.split("## learning-rates")[1]
-    assert "| best epoch, per seed |" in markdown and "| seconds, all seeds together |" in markdown
+    assert "| best epoch, per seed |" in markdown and ", all seeds together |" in markdown
 
 
 def test_workers_give_the_numbers_of_one_process(tmp_path, tiny_splits, tiny_vectors):
