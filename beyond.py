@@ -252,5 +252,4 @@ def plot_beyond(results: list[dict], plots_dir: Path) -> None:
            title=f"Test accuracy, mean ± std of {seeds} seeds (error bars), and training time")
     ax.invert_yaxis()  # the reference on top
     ax.grid(axis="x", alpha=0.3)
-    mlp.atomic_write(plots_dir / "beyond_test_acc.png",
-                     lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+    mlp.save_png(fig, plots_dir / "beyond_test_acc.png")

@@ -350,8 +350,7 @@ def plot_inside(results: list[dict], metric: str, save_fig_path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     axes[0].set_ylabel(ylabel)
-    mlp.atomic_write(save_fig_path, lambda tmp: fig.savefig(tmp, format="png", dpi=120,
-                                                            bbox_inches="tight"))
+    mlp.save_png(fig, save_fig_path)
 
 
 def plot_depth(depth: dict, save_fig_path: Path) -> None:
@@ -368,5 +367,4 @@ def plot_depth(depth: dict, save_fig_path: Path) -> None:
            yscale="log", title="The gradient that reaches the first layer, at initialisation")
     ax.grid(alpha=0.3)
     ax.legend()
-    mlp.atomic_write(save_fig_path, lambda tmp: fig.savefig(tmp, format="png", dpi=120,
-                                                            bbox_inches="tight"))
+    mlp.save_png(fig, save_fig_path)

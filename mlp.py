@@ -401,12 +401,17 @@ def _legend(ax, seeds: int, names: bool = True) -> None:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
 
 
+def save_png(fig: Figure, save_fig_path: str | os.PathLike) -> None:
+    """Write the figure as a PNG, whole or not at all (atomic_write)."""
+    atomic_write(save_fig_path, lambda tmp: fig.savefig(tmp, format="png", dpi=120,
+                                                        bbox_inches="tight"))
+
+
 def _save(fig: Figure, save_fig_path: str | os.PathLike) -> None:
     """Write the figure as a PNG, with a grid on each of its axes."""
     for ax in fig.axes:
         ax.grid(alpha=0.3)
-    atomic_write(save_fig_path, lambda tmp: fig.savefig(tmp, format="png", dpi=120,
-                                                        bbox_inches="tight"))
+    save_png(fig, save_fig_path)
 
 
 def _epoch_axes(ax, ylabel: str, title: str) -> None:
@@ -549,5 +554,4 @@ def visualize_computation_graph(save_fig_path: str | os.PathLike) -> None:
                      "in the boxes: df/d(node), the total derivative of f, along every path",
             ha="center", fontsize=8)
     ax.axis("off")
-    atomic_write(save_fig_path, lambda tmp: fig.savefig(tmp, format="png", dpi=120,
-                                                        bbox_inches="tight"))
+    save_png(fig, save_fig_path)
