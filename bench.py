@@ -1,10 +1,11 @@
-"""Benchmark featurisation, training and `python main.py`, against a straightforward version
-and a floor of bare kernels.
+"""Benchmark featurisation, training, the homework's sweeps and grading, against a
+straightforward completion of the homework and a floor of bare kernels.
 
-    python bench.py            # the full homework data, about 10 minutes on 2 cores
-    python bench.py --quick    # a few hundred reviews, 2 epochs: checks that it all runs
+    python bench.py            # the full homework data, about an hour on 2 cores
+    python bench.py --quick    # a few hundred reviews: checks that it all runs
 
-Every row is measured in one run on one machine; the README quotes them. Writes bench.json.
+Every row is measured in one run on one machine, the runs compared taken in turn; the README
+quotes them. Writes bench.json.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,11 +28,16 @@ import torch.nn.functional as F
 from torch.optim.adam import adam
 from torch.utils.data import DataLoader
 
+import features
 import mlp
-import sweeps
+from sources import load_embeddings
 
 HERE = Path(__file__).resolve().parent
 QUICK_SIZES = {"dev": 100, "train": 200, "test": 100}  # --quick: reviews per split
+# A straightforward completion of the course skeleton (tests/test_grade.py grades it too): the
+# homework's sweeps as most students write them, to measure this project against.
+COMPLETION = HERE / "tests" / "submissions" / "completion"
+CLASS = 40  # submissions graded at once
 
 
 def bench_features(splits: tuple[dict, ...], embeddings, repeats: int) -> dict:
@@ -41,7 +48,7 @@ def bench_features(splits: tuple[dict, ...], embeddings, repeats: int) -> dict:
         with tempfile.TemporaryDirectory(prefix="hw3-bench-cache-") as cache:
             for kind in ("cold", "warm"):
                 start = time.perf_counter()
-                sweeps.featurise(splits, embeddings, cache)
+                features.featurise(splits, embeddings, cache)
                 seconds[kind].append(time.perf_counter() - start)
     tokens = [token for split in splits for text in split["text"] for token in mlp.tokenize(text)]
     return {"reviews": sum(len(split["text"]) for split in splits),
@@ -55,16 +62,21 @@ def size_flags(sizes: dict[str, int]) -> list[str]:
     return [text for split, size in sizes.items() for text in (f"--{split}-size", str(size))]
 
 
-def train_project(sizes: dict[str, int], epochs: int, cache: str) -> tuple[list[dict], dict]:
-    """`python main.py structures --workers 1`, every run in one process: each structure's
-    seconds (of training, as its results.json records them), best dev accuracy and settings;
-    and the command's own measurements (run_main's)."""
-    run = run_main(["structures", "--workers", "1", *size_flags(sizes), "--epochs", str(epochs)],
+def train_project(sizes: dict[str, int], epochs: int | None,
+                  cache: str) -> tuple[list[dict], dict]:
+    """`python main.py structures --workers 1 --seeds 1`, every run in one process: each
+    structure's seconds (of training, as its results.json records them), best dev accuracy and
+    settings, its epochs among them (main.py's own unless given); and the command's own
+    measurements (run_main's)."""
+    flags = ["--epochs", str(epochs)] if epochs else []
+    run = run_main(["structures", "--workers", "1", "--seeds", "1", *size_flags(sizes), *flags],
                    cache)
+    sweep = run.pop("sweeps")["structures"]
     return [{"name": config["name"], "hidden_dims": config["hidden_dims"], "lr": config["lr"],
-             "batch_size": config["batch_size"], "seconds": config["runs"][0]["seconds"],
+             "batch_size": config["batch_size"], "epochs": sweep["settings"]["epochs"],
+             "seconds": config["runs"][0]["seconds"],
              "best_dev_acc": config["runs"][0]["best_dev_acc"]}
-            for config in run.pop("sweeps")["structures"]["configs"]], run
+            for config in sweep["configs"]], run
 
 
 def train_straightforward(datasets: list, hidden_dims: list[int], lr: float, batch_size: int,
@@ -136,22 +148,24 @@ def train_kernels_only(datasets: list, hidden_dims: list[int], lr: float, batch_
     return {"seconds": time.perf_counter() - start, "best_dev_acc": best_dev_acc}
 
 
-def bench_training(splits: tuple[dict, ...], embeddings, sizes: dict[str, int], epochs: int,
+def bench_training(splits: tuple[dict, ...], embeddings, sizes: dict[str, int],
+                   epochs: int | None,
                    repeats: int) -> tuple[dict, dict]:
     """Each structure through the project, the straightforward way and the floor: medians of
     repeats runs, the three taken in turn so that the machine's drift hits them alike; and
     the first project run's own measurements (run_main's)."""
     runs: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory(prefix="hw3-bench-cache-") as cache:  # shared with main.py
-        featurised = sweeps.featurise(splits, embeddings, cache)
+        featurised = features.featurise(splits, embeddings, cache)
         commands = [_train_in_turn(runs, [featurised.dev, featurised.train, featurised.test],
                                    sizes, epochs, cache) for _ in range(repeats)]
     return {name: {path: {"seconds": statistics.median(run["seconds"] for run in path_runs),
-                          "best_dev_acc": path_runs[0]["best_dev_acc"], "runs": path_runs}
+                          "best_dev_acc": path_runs[0]["best_dev_acc"],
+                          "epochs": path_runs[0].get("epochs"), "runs": path_runs}
                    for path, path_runs in row.items()} for name, row in runs.items()}, commands[0]
 
 
-def _train_in_turn(runs: dict, datasets: list, sizes: dict[str, int], epochs: int,
+def _train_in_turn(runs: dict, datasets: list, sizes: dict[str, int], epochs: int | None,
                    cache: str) -> dict:
     """One repeat: each structure through the project, then the other two ways, into runs;
     the project command's measurements."""
@@ -159,11 +173,11 @@ def _train_in_turn(runs: dict, datasets: list, sizes: dict[str, int], epochs: in
     for result in results:
         row = runs.setdefault(result["name"], {"project": [], "straightforward": [],
                                                "kernels_only": []})
-        row["project"].append({key: result[key] for key in ("seconds", "best_dev_acc")})
+        row["project"].append({key: result[key] for key in ("seconds", "best_dev_acc", "epochs")})
         for path, train in (("straightforward", train_straightforward),
                             ("kernels_only", train_kernels_only)):
             row[path].append(train(datasets, result["hidden_dims"], result["lr"],
-                                   result["batch_size"], epochs))
+                                   result["batch_size"], result["epochs"]))
     return command
 
 
@@ -182,33 +196,100 @@ def _tree_rss_bytes(pid: int) -> int:
     return total
 
 
+def timed(command: list[str], cwd: Path = HERE) -> dict:
+    """Run a command: its wall time, and the peak memory of it with its child processes."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=cwd)
+    peak_tree = 0
+    while process.poll() is None:
+        peak_tree = max(peak_tree, _tree_rss_bytes(process.pid))
+        time.sleep(0.2)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return {"seconds": time.perf_counter() - start, "peak_rss_all_processes_gib": peak_tree / 2**30}
+
+
 def run_main(args: list[str], cache: str | None = None) -> dict:
     """`python main.py ARGS` in a subprocess (its own plots folder; cache: its feature cache,
     None: a new, cold one): wall time, peak memory of the main process and of it with its
     workers, and the sweeps its results.json recorded."""
     with tempfile.TemporaryDirectory(prefix="hw3-bench-") as scratch:
-        command = [sys.executable, "main.py", *args, "--plots-dir", f"{scratch}/plots",
-                   "--cache-dir", cache or f"{scratch}/cache"]
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=HERE)
-        peak_tree = 0
-        while process.poll() is None:
-            peak_tree = max(peak_tree, _tree_rss_bytes(process.pid))
-            time.sleep(0.2)
-        seconds = time.perf_counter() - start
-        if process.returncode:
-            raise subprocess.CalledProcessError(process.returncode, command)
+        run = timed([sys.executable, "main.py", *args, "--plots-dir", f"{scratch}/plots",
+                     "--cache-dir", cache or f"{scratch}/cache"])
         recorded = json.loads((Path(scratch) / "plots" / "results.json").read_text())["sweeps"]
     # ru_maxrss of waited-for children, in KiB on Linux: the largest single process.
     peak_process = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return {"command": " ".join(["python", "main.py", *args]), "seconds": seconds,
+    return {"command": " ".join(["python", "main.py", *args]), **run,
             "cache": "warm" if cache else "cold", "peak_rss_gib": peak_process / 2**30,
-            "peak_rss_all_processes_gib": peak_tree / 2**30, "sweeps": recorded}
+            "sweeps": recorded}
+
+
+# ----------------------------------------------------------------------------------------------
+# The homework's sweeps against a straightforward completion of the skeleton
+
+
+def completion_main(sizes: dict[str, int]) -> None:
+    """In this process: the straightforward completion's three sweeps, one seed, on the
+    homework's splits of these sizes and GloVe as gensim KeyedVectors (its plots and model
+    files go to the current folder)."""
+    import gensim
+
+    import grade
+
+    grade.offline_libraries()  # its nltk.download('punkt'), with no network
+    splits = mlp.load_data_mlp(**{f"{split}_size": size for split, size in sizes.items()})
+    glove = load_embeddings()
+    vectors = gensim.models.KeyedVectors(glove.vector_size)
+    vectors.add_vectors(glove.index_to_key, glove.vectors)
+    sys.path.insert(0, str(COMPLETION))
+    for name in ("mlp", "main"):  # the completion's own modules, not this project's
+        sys.modules.pop(name, None)
+    completion = __import__("main")
+    for explore in ("explore_mlp_structures", "explore_mlp_activations",
+                    "explore_mlp_learning_rates"):
+        getattr(completion, explore)(*splits, vectors)
+
+
+def bench_homework(sizes: dict[str, int], repeats: int, cache: str) -> dict:
+    """One seed of the three sweeps, the straightforward completion against `python main.py
+    homework --seeds 1`, taken in turn repeats times: each run's seconds, and the medians."""
+    runs: dict[str, list[float]] = {"completion": [], "project": []}
+    flags = [text for split, size in sizes.items() for text in (f"--{split}-size", str(size))]
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="hw3-bench-completion-") as scratch:
+            runs["completion"].append(timed([sys.executable, str(HERE / "bench.py"),
+                                             "--completion", *flags], cwd=Path(scratch))
+                                      ["seconds"])
+        runs["project"].append(run_main(["homework", "--seeds", "1", *flags], cache)["seconds"])
+    return {path: {"seconds": statistics.median(seconds), "runs": seconds}
+            for path, seconds in runs.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# Grading
+
+
+def bench_grading(class_size: int) -> dict:
+    """`python main.py grade` of one submission (the completion), and of a folder of
+    class_size copies of it, each command's seconds (its start-up included)."""
+    with tempfile.TemporaryDirectory(prefix="hw3-bench-grade-") as scratch:
+        folder = Path(scratch) / "class"
+        for index in range(class_size):
+            shutil.copytree(COMPLETION, folder / f"student-{index:02d}")
+        one = timed([sys.executable, "main.py", "grade", str(folder / "student-00"), "--out",
+                     f"{scratch}/one"])
+        every = timed([sys.executable, "main.py", "grade", str(folder), "--out",
+                       f"{scratch}/class"])
+    return {"one": one["seconds"], "class": every["seconds"], "class_size": class_size}
+
+
+# ----------------------------------------------------------------------------------------------
+# The report
 
 
 def print_table(report: dict) -> None:
-    """The report as a Markdown table."""
-    features, main_run = report["features"], report["main"]
+    """The report as Markdown tables."""
+    features, homework = report["features"], report["homework"]
     print(f"\n{report['machine']}\n")
     print("| what | this project | straightforward | ratio | kernels only (floor) |")
     print("| --- | --- | --- | --- | --- |")
@@ -218,47 +299,61 @@ def print_table(report: dict) -> None:
     for name, row in report["training"].items():
         accs = "/".join(f"{row[path]['best_dev_acc']:.4f}" for path in row)
         project, plain, floor = (row[path]["seconds"] for path in row)
-        print(f"| {report['epochs']} epochs of {name} (best dev acc {accs}) | {project:.1f} s "
-              f"| {plain:.1f} s | {plain / project:.1f}x | {floor:.1f} s |")
-    print(f"| `{main_run['command']}`, {main_run['cache']} cache | {main_run['seconds']:.1f} s "
-          f"| | | |")
-    print(f"| its peak memory: main process / with its workers "
-          f"| {main_run['peak_rss_gib']:.2f} / {main_run['peak_rss_all_processes_gib']:.2f} GiB "
-          f"| | | |")
+        print(f"| {row['project']['epochs']} epochs of {name} (best dev acc {accs}) "
+              f"| {project:.1f} s | {plain:.1f} s | {plain / project:.1f}x | {floor:.1f} s |")
+    completion, project = homework["completion"]["seconds"], homework["project"]["seconds"]
+    print(f"| one seed of the three sweeps: `python main.py homework --seeds 1` against the "
+          f"straightforward completion | {project:.1f} s | {completion:.1f} s "
+          f"| {completion / project:.1f}x | |")
+    for run in report.get("main", []):
+        print(f"| `{run['command']}` ({run['cache']} cache; peak memory "
+              f"{run['peak_rss_gib']:.2f} GiB, {run['peak_rss_all_processes_gib']:.2f} GiB with "
+              f"its workers) | {run['seconds']:.1f} s | | | |")
+    grading = report["grading"]
+    print(f"| `python main.py grade`: one submission / a class of {grading['class_size']} "
+          f"| {grading['one']:.1f} / {grading['class']:.1f} s | | | |")
     print(f"\nvocabulary coverage: {features['vocabulary_coverage']:.2%} of "
           f"{features['tokens']} IMDB tokens are GloVe words")
 
 
-def main_cli() -> None:
-    """Run every measurement, print the table and write the JSON."""
+def parse_args() -> argparse.Namespace:
+    """bench.py's command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3,
-                        help="runs of each timing but main.py's; the median is reported")
+                        help="runs of each timing compared; the median is reported")
     parser.add_argument("--quick", action="store_true",
-                        help="100/200/100 reviews, 2 epochs, 1 repeat; main.py's row is then "
-                             "the training row's command")
+                        help=f"{'/'.join(map(str, QUICK_SIZES.values()))} reviews, 2 epochs of "
+                             f"each structure, 1 repeat, a class of 2, no `python main.py`")
     parser.add_argument("--json", type=Path, default=Path("bench.json"), help="output file")
+    parser.add_argument("--completion", action="store_true", help=argparse.SUPPRESS)
+    for split, size in mlp.SPLIT_SIZES.items():  # --completion's splits
+        parser.add_argument(f"--{split}-size", type=int, default=size, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    return args
 
-    # main.py first: ru_maxrss of children must not include anything else this script starts.
-    # --quick measures the first training run's command instead: one main.py fewer.
-    main_run = None if args.quick else run_main([])
+
+def main_cli() -> None:
+    """Run every measurement, print the tables and write the JSON."""
+    args = parse_args()
+    if args.completion:  # one run of the straightforward completion, timed by its caller
+        completion_main({split: getattr(args, f"{split}_size") for split in mlp.SPLIT_SIZES})
+        return
     sizes = QUICK_SIZES if args.quick else mlp.SPLIT_SIZES
+    # `python main.py` first: ru_maxrss of children must not include anything else run here.
+    main_runs = [] if args.quick else [run_main([])]
     splits = mlp.load_data_mlp(**{f"{split}_size": size for split, size in sizes.items()})
-    embeddings = mlp.load_embeddings()
-    repeats, epochs = (1, 2) if args.quick else (args.repeats, mlp.EPOCHS)
-    report = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} "
-                   f"torch threads, torch {torch.__version__}, Python {platform.python_version()}",
-        "epochs": epochs,
-        "features": bench_features(splits, embeddings, repeats),
-    }
-    report["training"], first_run = bench_training(splits, embeddings, sizes, epochs, repeats)
-    report["main"] = {key: value for key, value in (main_run or first_run).items()
-                      if key != "sweeps"}
+    embeddings = load_embeddings()
+    repeats, epochs = (1, 2) if args.quick else (args.repeats, None)  # None: main.py's own
+    report = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch "
+                         f"{torch.__version__}, Python {platform.python_version()}",
+              "features": bench_features(splits, embeddings, repeats), "main": main_runs}
+    report["training"], _ = bench_training(splits, embeddings, sizes, epochs, repeats)
+    with tempfile.TemporaryDirectory(prefix="hw3-bench-cache-") as cache:
+        report["homework"] = bench_homework(sizes, repeats, cache)
+    report["grading"] = bench_grading(2 if args.quick else CLASS)
     args.json.write_text(json.dumps(report, indent=1) + "\n")
     print_table(report)
     print(f"\nwritten {args.json}")

@@ -1,16 +1,19 @@
 """Beyond the homework: word vectors that learn, against the homework's frozen averages.
 
-    python main.py beyond          # four models on the homework's splits, about 2 minutes
+    python main.py beyond          # four models on the homework's splits, about 4 minutes
 
 The homework reads every review through the mean of fixed GloVe vectors. Here the vectors are
 parameters: nn.EmbeddingBag(mode="mean") averages the rows of a review's token ids, and
-training moves those rows, under the same MLP head (one 512-unit ReLU layer). Four models, on
-the homework's splits and tokenizer, trained and scored like the homework's:
+training moves those rows, under the homework's MLP head (the activations sweep's ReLU
+configuration: one 512-unit ReLU layer). Four models, on the homework's splits and tokenizer,
+trained and scored like the homework's:
 
-1. the frozen GloVe mean of the homework (the reference);
+1. the frozen GloVe mean of the homework (the reference: that configuration itself);
 2. an EmbeddingBag initialised from GloVe (words that GloVe lacks start random), learned;
 3. the same with a hashed id for each pair of adjacent words in the bag (fastText's bigrams);
 4. the same as 2 from a random start: what pretraining adds once the vectors learn.
+
+The best of them is kept in plots/models/beyond.pt with its vocabulary, for `predict`.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -31,38 +35,54 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 import mlp
+import results
 import sweeps
+from features import Featurised, featurise
+from sources import WordVectors
 
-EPOCHS = 10  # learned vectors fit the training reviews in a few epochs; more only cost time
+NUM_EPOCHS = 10  # learned vectors fit the training reviews in a few epochs; more only cost time
 PAD = 0  # row 0 of every table: padding, left out of each review's mean
 BIGRAM_BUCKETS = 2**20  # hashed rows that all pairs of adjacent words share
 QUERIES = ["good", "bad", "boring", "masterpiece"]  # words whose nearest neighbours are listed
 NEIGHBOURS, AMONG = 5, 5000  # that many neighbours, among that many most frequent words
 
 
-def explore_beyond(dev_d: dict, train_d: dict, test_d: dict, embeddings: mlp.WordVectors,
-                   **options) -> list[dict]:
+def explore_beyond(dev_d: dict, train_d: dict, test_d: dict, embeddings: WordVectors, *,
+                   reference: dict, **options) -> list[dict]:
     """Train the four models above like the homework's sweeps (results.json, one line each),
-    plot them, and return one result per model; the GloVe-initialised model's runs also list
-    the nearest neighbours of QUERIES before and after training. options: those of
-    sweeps.Options (epochs: EPOCHS unless given)."""
-    options = sweeps.Options(**{"epochs": EPOCHS, **options})
-    head = {"hidden_dims": [512], "activation": "ReLU"}
+    plot them, keep the best, and return one result per model; the GloVe-initialised model's
+    runs also list the nearest neighbours of QUERIES before and after training.
+    reference: the homework's configuration whose head they share. options: those of
+    sweeps.Options (num_epochs: NUM_EPOCHS unless given)."""
+    options = sweeps.Options(**{"num_epochs": NUM_EPOCHS, **options})
+    head = {"hidden_dims": reference["hidden_dims"], "activation": reference["activation"]}
     learned = {"model": "bag", "lr": 0.001, "embedding_lr": 0.003, "batch_size": 64, **head}
     configs = [
-        {"name": "frozen GloVe mean", "model": "frozen", "lr": 0.02, "batch_size": 128, **head},
+        {**reference, "name": "frozen GloVe mean", "model": "frozen"},
         {"name": "GloVe, learned", "init": "glove", "bigrams": False, "neighbours": True,
          **learned},
         {"name": "GloVe + bigrams, learned", "init": "glove", "bigrams": True, **learned},
         {"name": "random, learned", "init": "random", "bigrams": False, **learned},
     ]
-    splits = (dev_d, train_d, test_d)
-    vocabulary, bags = bag_datasets(splits)
-    data = Data(sweeps.featurise(splits, embeddings, options.cache_dir), vocabulary, bags)
-    results = sweeps.train_sweep("beyond", configs, run_model, data, options,
-                                 sizes=[len(split) for split in bags[False]])
-    plot_beyond(results, Path(options.plots_dir))
-    return results
+    splits = mlp.Splits(dev_d, train_d, test_d)
+    data = bag_datasets(splits, featurise(splits, embeddings, options.cache_dir))
+    found = sweeps.train_sweep("beyond", configs, run_model, data, options,
+                               sizes=[len(bags) for bags in data.words], keep_weights=True)
+    plot_beyond(found, Path(options.plots_dir))
+    sweeps.keep_best("beyond", found, options.plots_dir, recipe(data), options.command)
+    return found
+
+
+def recipe(data: BagData) -> Callable[[dict], dict]:
+    """What rebuilds a model of this experiment (predict.py): the homework's MLP on the mean
+    of word vectors (the reference), or a learned table with its vocabulary and bigram rows."""
+    embeddings = data.features.embeddings
+    return lambda config: {
+        "hidden_dims": config["hidden_dims"], "activation": config["activation"],
+        "embed_dim": embeddings.vector_size,
+        **({"kind": "mean", "embeddings": embeddings.name} if config["model"] == "frozen" else
+           {"kind": "bag", "vocabulary": data.vocabulary,
+            "bigram_buckets": BIGRAM_BUCKETS if config["bigrams"] else 0})}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -85,7 +105,7 @@ class Bags(Dataset):
 
 def bag_of_ids(tokens: list[str], rows: dict[str, int], buckets: int = 0) -> torch.Tensor:
     """A review's ids: the row of each known word, then (with buckets) a hashed bigram row for
-    each pair of adjacent known words."""
+    each pair of adjacent known words, in order (predict.py's explanations rely on it)."""
     ids = np.array([rows[token] for token in tokens if token in rows], dtype=np.int64)
     if buckets:
         # A fixed hash of the two words' rows (Python's hash() changes from run to run).
@@ -94,22 +114,40 @@ def bag_of_ids(tokens: list[str], rows: dict[str, int], buckets: int = 0) -> tor
     return torch.from_numpy(ids)
 
 
-def bag_datasets(splits: Sequence[dict]) -> tuple[list[str], dict[bool, list[Bags]]]:
-    """The training reviews' words, most frequent first (word i is row i + 1), and the (dev,
-    train, test) bags without (False) and with (True) bigrams."""
+class BagSplits(NamedTuple):
+    """The homework's three splits as bags of ids."""
+
+    dev: Bags
+    train: Bags
+    test: Bags
+
+
+@dataclass(frozen=True)
+class BagData:
+    """What the four models train on: the homework's features (the frozen reference), the
+    training reviews' words (word i is row i + 1), and the splits as bags of those words'
+    ids, without and with bigrams."""
+
+    features: Featurised
+    vocabulary: list[str]
+    words: BagSplits
+    bigrams: BagSplits
+
+
+def bag_datasets(splits: mlp.Splits, features: Featurised) -> BagData:
+    """The splits as bags of the training reviews' words, most frequent first."""
     # Each review is tokenised where it is used, not kept: the tokens of all the reviews, as
     # Python strings, would take more memory than everything else here.
-    counts = Counter(token for text in splits[1]["text"] for token in mlp.tokenize(text))
+    counts = Counter(token for text in splits.train["text"] for token in mlp.tokenize(text))
     vocabulary = [word for word, _ in counts.most_common()]
     rows = {word: row for row, word in enumerate(vocabulary, start=1)}
-    bags = {False: [], True: []}
+    words, bigrams = [], []
     for split in splits:
-        tokens = map(mlp.tokenize, split["text"])
-        ids = [(bag_of_ids(review, rows), bag_of_ids(review, rows, BIGRAM_BUCKETS))
-               for review in tokens]
-        for bigrams in (False, True):
-            bags[bigrams].append(Bags([pair[bigrams] for pair in ids], split["label"]))
-    return vocabulary, bags
+        ids = [(bag_of_ids(tokens, rows), bag_of_ids(tokens, rows, BIGRAM_BUCKETS))
+               for tokens in map(mlp.tokenize, split["text"])]
+        words.append(Bags([unigram for unigram, _ in ids], split["label"]))
+        bigrams.append(Bags([with_pairs for _, with_pairs in ids], split["label"]))
+    return BagData(features, vocabulary, BagSplits(*words), BagSplits(*bigrams))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -153,7 +191,7 @@ class Optimizers:
             optimizer.step()
 
 
-def initial_table(init: str, embeddings: mlp.WordVectors, vocabulary: list[str],
+def initial_table(init: str, embeddings: WordVectors, vocabulary: list[str],
                   rows: int) -> torch.Tensor:
     """The table to learn (rows, dim): PAD, a row per word, then zero rows for bigrams (a pair
     means nothing until trained). Words start at their GloVe vector (init "glove"; random where
@@ -168,88 +206,86 @@ def initial_table(init: str, embeddings: mlp.WordVectors, vocabulary: list[str],
     return table
 
 
-@dataclass(frozen=True)
-class Data:
-    """What the four models train on: the homework's features (the frozen reference), and the
-    training reviews' words with the (dev, train, test) bags, without and with bigrams."""
-
-    features: sweeps.Featurised
-    vocabulary: list[str]
-    bags: dict[bool, list[Bags]]
-
-
-def run_model(config: dict, data: Data) -> dict:
-    """The sweep's runner: mlp.run_mlp for the frozen reference, run_bags for the learned models."""
+def run_model(config: dict, data: BagData, *, device: str,
+              on_epoch: Callable[[int], object]) -> sweeps.Outcome:
+    """The sweep's runner: the homework's run_mlp for the frozen reference, run_bags for the
+    learned models."""
     if config["model"] == "frozen":
-        return sweeps.run_homework(config, data.features)
+        return sweeps.run_homework(config, data.features, device=device, on_epoch=on_epoch)
     return run_bags(config, data.features.embeddings, data.vocabulary,
-                    *data.bags[config["bigrams"]])
+                    data.bigrams if config["bigrams"] else data.words, device=device,
+                    on_epoch=on_epoch)
 
 
-def run_bags(config: dict, embeddings: mlp.WordVectors, vocabulary: list[str], dev: Bags,
-             train: Bags, test: Bags) -> dict:
-    """Train one bag model as mlp.run_mlp trains the homework's: its results by name
-    (sweeps.RESULTS), and with config["neighbours"] the "neighbours" of QUERIES "before" and
-    "after" training."""
+def run_bags(config: dict, embeddings: WordVectors, vocabulary: list[str], bags: BagSplits, *,
+             device: str = mlp.DEVICE, on_epoch: Callable[[int], object] | None = None,
+             progress: bool = False) -> sweeps.Outcome:
+    """Train one bag model the way mlp.run_mlp trains the homework's (seed, then mlp.train and
+    mlp.evaluate on the same batches) but for what run_mlp cannot do: build a BagClassifier and
+    step its table with SparseAdam. With config["neighbours"], the Outcome also holds the
+    "neighbours" of QUERIES "before" and "after" training."""
     torch.manual_seed(config["seed"])  # initialisation and batch order
     rows = len(vocabulary) + 1 + (BIGRAM_BUCKETS if config["bigrams"] else 0)
     table = initial_table(config["init"], embeddings, vocabulary, rows)
     # Listed now: training moves the table's rows (the model holds the table itself).
     before = nearest_neighbours(table, vocabulary, QUERIES) if config.get("neighbours") else None
-    model = BagClassifier(table, config["hidden_dims"], config["activation"])
-    model.to(config["device"])
+    model = BagClassifier(table, config["hidden_dims"], config["activation"]).to(device)
     optimizer = Optimizers(
         torch.optim.SparseAdam(model.bag.parameters(), lr=config["embedding_lr"]),
         torch.optim.Adam(model.head.parameters(), lr=config["lr"]))
     batch_size = config["batch_size"]
-    curves = mlp.train(model, optimizer, mlp.create_dataloader(train, batch_size),
-                       mlp.create_dataloader(dev, batch_size, shuffle=False),
-                       config["num_epochs"], progress=config.get("progress", True),
-                       on_epoch=config.get("on_epoch"))
-    found = dict(zip(sweeps.CURVES, curves, strict=True))
-    found["test_loss"], found["test_acc"] = (
-        mlp.evaluate(model, mlp.create_dataloader(test, batch_size, shuffle=False))
-        if found["dev_accs"] else (math.nan, math.nan))
+    curves = mlp.train(model, optimizer, mlp.create_dataloader(bags.train, batch_size),
+                       mlp.create_dataloader(bags.dev, batch_size, shuffle=False),
+                       config["num_epochs"], config.get("save_path"), progress=progress,
+                       on_epoch=on_epoch)
+    test_loss, test_acc = (
+        mlp.evaluate(model, mlp.create_dataloader(bags.test, batch_size, shuffle=False))
+        if curves.dev_accs else (math.nan, math.nan))
+    seen = {}
     if before is not None:
         after = nearest_neighbours(model.bag.weight.detach().cpu(), vocabulary, QUERIES)
-        found["neighbours"] = {"before": before, "after": after}
-    return found
+        seen["neighbours"] = {"before": before, "after": after}
+    return sweeps.Outcome(mlp.RunResult(*curves, test_loss, test_acc), seen)
 
 
 def nearest_neighbours(table: torch.Tensor, vocabulary: list[str], queries: Sequence[str],
                        count: int = NEIGHBOURS, among: int = AMONG) -> dict[str, list[str]]:
     """For each query word, the count words whose rows are nearest to its row by cosine
-    similarity, among the `among` most frequent words (rows 1 to among)."""
+    similarity, among the `among` most frequent words (rows 1 to among); a query that is not
+    among them is left out."""
     rows = F.normalize(table[1:among + 1], dim=1)  # (among, dim); row 0 is PAD
     found = {}
-    for query in queries:
+    for query in (query for query in queries if query in vocabulary[:among]):
         similarity = rows @ rows[vocabulary.index(query)]  # (among,)
         similarity[vocabulary.index(query)] = -math.inf  # not itself
         found[query] = [vocabulary[i] for i in similarity.topk(count).indices.tolist()]
     return found
 
 
-def plot_beyond(results: list[dict], plots_dir: Path) -> None:
-    """beyond_dev_acc.png, dev accuracy per epoch; beyond_test_acc.png, a bar per model with its
-    test accuracy (mean and std over seeds, as error bars) and seconds per run."""
-    names = [result["name"] for result in results]
-    mlp.visualize_configs([[run["dev_accs"] for run in result["runs"]] for result in results],
+def plot_beyond(configs: list[dict], plots_dir: Path) -> None:
+    """beyond_dev_acc.png, dev accuracy per epoch; beyond_test_acc.png, a bar per model from 0
+    with its test accuracy (mean and std over seeds, as error bars), seconds per run, and
+    chance marked."""
+    names = [config["name"] for config in configs]
+    mlp.visualize_configs([[run["dev_accs"] for run in config["runs"]] for config in configs],
                           names, "dev accuracy", plots_dir / "beyond_dev_acc.png",
                           title="Dev accuracy per epoch, frozen and learned word vectors")
-    accs = [[run["test_acc"] for run in result["runs"]] for result in results]
+    accs = [[run["test_acc"] for run in config["runs"]] for config in configs]
     means = [statistics.fmean(acc) for acc in accs]
     stds = [statistics.stdev(acc) if len(acc) > 1 else 0.0 for acc in accs]
-    seconds = [statistics.fmean(run["seconds"] for run in result["runs"]) for result in results]
+    seconds = [statistics.fmean(run["seconds"] for run in config["runs"]) for config in configs]
     fig = Figure(figsize=(7.5, 2.8))
     ax = fig.subplots()
     bars = ax.barh(names, means, xerr=stds, capsize=4,
                    color=[f"C{i}" for i in range(len(names))])
     ax.bar_label(bars, [f"{mean:.4f} ± {std:.4f}, {time:.1f} s per run"
                         for mean, std, time in zip(means, stds, seconds, strict=True)],
-                 padding=8)
+                 label_type="center", color="white", fontsize="small")
+    ax.axvline(0.5, color="black", linestyle="--", linewidth=1, label="chance (0.5)")
     seeds = max(map(len, accs))
-    ax.set(xlim=(0.5, 1.0), xlabel="test accuracy of the best dev epoch's weights",
+    ax.set(xlim=(0, 1), xlabel="test accuracy of the best dev epoch's weights",
            title=f"Test accuracy, mean ± std of {seeds} seeds (error bars), and training time")
     ax.invert_yaxis()  # the reference on top
     ax.grid(axis="x", alpha=0.3)
-    mlp.save_png(fig, plots_dir / "beyond_test_acc.png")
+    ax.legend(loc="lower left", fontsize="small")
+    results.save_figure(fig, plots_dir / "beyond_test_acc.png")

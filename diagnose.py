@@ -1,16 +1,17 @@
 """Inside the network: why a run learns or sits at chance, and the written answers shown on the
 project's own code.
 
-    python main.py diagnose    # about a minute on two CPU cores
+    python main.py diagnose    # about two minutes on two CPU cores
 
 1. Training diagnostics, as Karpathy's "makemore part 3" reads a deep net: the homework's own
-   mlp.run_mlp trains the structures sweep's three Sigmoid layers of 512 at a learning rate
-   where they fail and at one where they learn, and one layer of 512 for reference, while
-   torch's global hooks watch. At steps sampled densely early (where a failure happens) and at
-   the end of every epoch they record, for each hidden layer, the mean and spread of its
-   activations on a fixed dev batch and the share of its units that are saturated; for each
-   layer, the norm of its weight gradient and log10(|dw| / |w|), the size of an update against
-   the weights it changes, averaged over the steps since the last sample.
+   mlp.run_mlp trains configurations of main.py's sweeps (the follow-up's three Sigmoid layers
+   of 512 at a learning rate where they fail and at one where they learn, and the structures
+   sweep's one layer of 512 for reference), with each seed, while torch's global hooks watch.
+   At steps sampled densely early (where a failure happens) and at the end of every epoch they
+   record, for each hidden layer, the mean and spread of its activations on a fixed dev batch
+   and the share of its units that are saturated; for each layer, the norm of its weight
+   gradient and log10(|dw| / |w|), the size of an update against the weights it changes,
+   averaged over the steps since the last sample.
 2. Demonstrations of hw3.md's answers: constant initialisation keeps a layer's units identical
    (concepts 1 and 6, XOR 4); from all zeros only the output bias of the XOR network moves
    (XOR 3); the gradient that reaches the first layer shrinks with depth (activations 3,
@@ -38,8 +39,10 @@ from torch.optim.optimizer import (
 
 import mlp
 import sweeps
+from features import Featurised, featurise
+from results import atomic_write, save_figure
+from sources import WordVectors
 
-EPOCHS = 20  # as the homework's sweeps: the runs are those of the committed follow-up run
 DEV_BATCH = 1000  # the first dev reviews: the fixed batch whose activations are watched
 # A unit's output that is saturated: its derivative is nearly 0 there (Sigmoid's below 0.0099).
 SATURATED: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -56,30 +59,23 @@ XOR_WIDTHS = (2, 8)  # hidden units: the handout's two, and more, from random st
 DEPTHS = range(1, 9)  # hidden layers of 512, for the gradient that reaches the first one
 
 
-def explore_diagnose(dev_d: dict, train_d: dict, test_d: dict, embeddings: mlp.WordVectors,
-                     **options) -> list[dict]:
-    """Train and watch the three runs above (results.json's "diagnose", its runs with what was
-    seen "inside"), run the demonstrations (diagnose.json), and draw their plots.
-    options: those of sweeps.Options (epochs: EPOCHS unless given)."""
-    options = sweeps.Options(**{"epochs": EPOCHS, **options})
-    three = {"hidden_dims": [512, 512, 512], "activation": "Sigmoid", "batch_size": 64}
-    configs = [
-        {"name": "3 x 512, lr 0.01", "lr": 0.01, **three},
-        {"name": "3 x 512, lr 0.002", "lr": 0.002, **three},
-        {"name": "512, lr 0.02", "hidden_dims": [512], "activation": "Sigmoid", "lr": 0.02,
-         "batch_size": 64},
-    ]
-    data = sweeps.featurise((dev_d, train_d, test_d), embeddings, options.cache_dir)
-    results = sweeps.train_sweep("diagnose", configs, run_watched, data, options, data.sizes)
+def explore_diagnose(dev_d: dict, train_d: dict, test_d: dict, embeddings: WordVectors, *,
+                     watched: list[dict], demonstrated: dict, **options) -> list[dict]:
+    """Train and watch the watched configurations (results.json's "diagnose", its runs with what
+    was seen "inside"), run the demonstrations (diagnose.json; demonstrated: the configuration
+    a constant start is trained as), and draw their plots. options: those of sweeps.Options."""
+    options = sweeps.Options(**options)
+    data = featurise(mlp.Splits(dev_d, train_d, test_d), embeddings, options.cache_dir)
+    found = sweeps.train_sweep("diagnose", watched, run_watched, data, options, data.sizes)
     plots_dir = Path(options.plots_dir)
     for metric in ("saturation", "gradients", "updates"):
-        plot_inside(results, metric, plots_dir / f"diagnose_{metric}.png")
-    shown = demonstrations(data)
+        plot_inside(found, metric, plots_dir / f"diagnose_{metric}.png")
+    shown = demonstrations(data, demonstrated)
     plot_depth(shown["depth"], plots_dir / "diagnose_depth.png")
     text = json.dumps({"command": options.command, **shown}, indent=1) + "\n"
-    mlp.atomic_write(plots_dir / "diagnose.json", lambda tmp: tmp.write_text(text))
+    atomic_write(plots_dir / "diagnose.json", lambda tmp: tmp.write_text(text))
     print(demonstrations_text(shown), flush=True)
-    return results
+    return found
 
 
 # ----------------------------------------------------------------------------------------------
@@ -171,49 +167,53 @@ class Watch:
         self.ratios = [[] for _ in self.ratios]
 
 
-def run_watched(config: dict, data: sweeps.Featurised) -> dict:
-    """The sweep's runner: the homework's run_mlp, watched. Its results by name, and "inside",
+def run_watched(config: dict, data: Featurised, *, device: str,
+                on_epoch: Callable[[int], object]) -> sweeps.Outcome:
+    """The sweep's runner: the homework's run_mlp, watched; the Outcome also holds "inside",
     what the Watch saw."""
     steps_per_epoch = math.ceil(len(data.train) / config["batch_size"])
     inputs, labels = (tensor[:DEV_BATCH] for tensor in data.dev.tensors)
     watch = Watch(inputs, labels, config["activation"],
                   sample_steps(steps_per_epoch, config["num_epochs"]))
     with watch.hooked():
-        found = sweeps.run_homework(config, data)
-    return {**found, "inside": watch.record}
+        found = sweeps.run_homework(config, data, device=device, on_epoch=on_epoch)
+    return sweeps.Outcome(found.result, {"inside": watch.record})
 
 
 # ----------------------------------------------------------------------------------------------
 # The written answers, shown
 
 
-def demonstrations(data: sweeps.Featurised) -> dict:
+def demonstrations(data: Featurised, demonstrated: dict) -> dict:
     """Each demonstration's numbers, by name."""
-    return {"constant_init": constant_initialisation(data), "xor": xor_from_each_start(),
+    return {"constant_init": constant_initialisation(data, demonstrated),
+            "xor": xor_from_each_start(),
             "depth": gradient_by_depth(data.train.tensors[0][:DEV_BATCH],
                                        data.train.tensors[1][:DEV_BATCH])}
 
 
-def constant_initialisation(data: sweeps.Featurised, value: float = CONSTANT) -> dict:
-    """One hidden layer of 512, every weight and bias set to value, trained one epoch as the
-    structures sweep trains it (Adam, lr 0.02, batch 64), beside the default initialisation:
-    how far apart its units' incoming weights end, how many distinct units it has, and the
-    dev accuracy it reaches."""
+def constant_initialisation(data: Featurised, config: dict, value: float = CONSTANT) -> dict:
+    """The configuration's model (its hidden layers and activation) with every weight and bias
+    set to value, trained one epoch as its sweep trains it (Adam, its learning rate and batch
+    size), beside the default initialisation: how far apart its first layer's units' incoming
+    weights end, how many distinct units it has, and the dev accuracy it reaches."""
     found = {}
     for start in ("constant", "default"):
         torch.manual_seed(mlp.SEED)
-        model = mlp.SentimentClassifier(data.embeddings.vector_size, mlp.NUM_CLASSES, [512])
+        model = mlp.SentimentClassifier(data.embeddings.vector_size, mlp.NUM_CLASSES,
+                                        config["hidden_dims"], config["activation"])
         if start == "constant":
             for parameter in model.parameters():
                 nn.init.constant_(parameter, value)
-        optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-        *_, dev_accs = mlp.train(model, optimizer, mlp.create_dataloader(data.train, 64),
-                                 mlp.create_dataloader(data.dev, 64, shuffle=False), 1,
-                                 progress=False)
-        rows = model.linears[0].weight.detach()  # (512, embed_dim): one row per unit
+        optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"])
+        curves = mlp.train(model, optimizer, mlp.create_dataloader(data.train,
+                                                                   config["batch_size"]),
+                           mlp.create_dataloader(data.dev, config["batch_size"], shuffle=False),
+                           1, progress=False)
+        rows = model.linears[0].weight.detach()  # (units, embed_dim): one row per unit
         found[start] = {"largest_row_difference": (rows - rows[0]).abs().max().item(),
                         "distinct_units": len(torch.unique(rows, dim=0)),
-                        "dev_acc": dev_accs[-1]}
+                        "dev_acc": curves.dev_accs[-1]}
     return found
 
 
@@ -276,21 +276,30 @@ def _xor_from_random_starts(seeds: range, width: int) -> dict:
     return found
 
 
+# The depth demonstration's lines: an activation, and whether the weights start with He's
+# initialisation (variance 2 / fan_in, made for ReLU) instead of PyTorch's default (1 / (3 fan_in)).
+DEPTH_LINES = {"Sigmoid": False, "Tanh": False, "ReLU": False, "ReLU, He init": True}
+
+
 def gradient_by_depth(inputs: torch.Tensor, labels: torch.Tensor,
                       depths: range = DEPTHS) -> dict:
-    """At initialisation (seeded, PyTorch's default), the norm of the loss's gradient for the
-    first layer's weights, on a batch of real features, for each depth of hidden layers of 512
-    and each of Sigmoid, Tanh and ReLU."""
+    """At initialisation (seed SEED), the norm of the loss's gradient for the first layer's
+    weights, on a batch of real features, for each depth of hidden layers of 512 and each line
+    of DEPTH_LINES."""
     found = {"depths": list(depths)}
-    for activation in ("Sigmoid", "Tanh", "ReLU"):
+    for line, he in DEPTH_LINES.items():
         norms = []
         for depth in depths:
             torch.manual_seed(mlp.SEED)
             model = mlp.SentimentClassifier(inputs.shape[1], mlp.NUM_CLASSES, [512] * depth,
-                                            activation)
+                                            line.split(",")[0])
+            if he:
+                for linear in model.linears:
+                    nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+                    nn.init.zeros_(linear.bias)
             model.loss(model(inputs), labels).backward()
             norms.append(model.linears[0].weight.grad.norm().item())
-        found[activation] = norms
+        found[line] = norms
     return found
 
 
@@ -309,7 +318,7 @@ def demonstrations_text(shown: dict) -> str:
                  for width, found in xor["random"].items()),
              "first layer's gradient norm at 1..8 hidden layers: "
              + "; ".join(f"{name} {' '.join(f'{norm:.1e}' for norm in depth[name])}"
-                         for name in ("Sigmoid", "Tanh", "ReLU"))]
+                         for name in DEPTH_LINES)]
     return "\n".join(lines)
 
 
@@ -317,23 +326,30 @@ def demonstrations_text(shown: dict) -> str:
 # Plots
 
 METRICS = {  # what each diagnostics plot shows: y label, and where in a look it is
-    "saturation": ("share of saturated units (dead, for ReLU)", "hidden", "saturated"),
+    "saturation": ("share of saturated units", "hidden", "saturated"),
     "gradients": ("weight gradient norm", "layers", "grad_norm"),
     "updates": ("log10(|update| / |weights|), mean since the last look", "layers",
                 "update_ratio"),
 }
+SATURATED_MEANS = {"sigmoid": "outputs below 0.01 or above 0.99", "tanh": "|outputs| above 0.97",
+                   "relu": "dead: 0 on the whole batch"}
 
 
-def plot_inside(results: list[dict], metric: str, save_fig_path: Path) -> None:
-    """One panel per watched run (its first seed), one line per layer, over the steps."""
+def plot_inside(watched: list[dict], metric: str, save_fig_path: Path) -> None:
+    """One panel per watched configuration (its first seed's run), one line per layer, over
+    the steps; each title says which seed it is and how many of the seeds learned."""
     ylabel, part, key = METRICS[metric]
-    fig = Figure(figsize=(4.2 * len(results), 3.8))
-    axes = fig.subplots(1, len(results), sharey=True, squeeze=False)[0]
-    for ax, result in zip(axes, results, strict=True):
-        run = result["runs"][0]
-        inside = run["inside"]
+    if metric == "saturation":
+        activations = dict.fromkeys(config["activation"].lower() for config in watched)
+        ylabel += f"\n({'; '.join(SATURATED_MEANS[name] for name in activations)})"
+    fig = Figure(figsize=(4.2 * len(watched), 3.9))
+    axes = fig.subplots(1, len(watched), sharey=True, squeeze=False)[0]
+    for ax, config in zip(axes, watched, strict=True):
+        run, inside = config["runs"][0], config["runs"][0]["inside"]
+        learned = sum(other["best_dev_acc"] > 0.6 for other in config["runs"])
         verdict = "learns" if run["best_dev_acc"] > 0.6 else "stays at chance"
-        ax.set(title=f"{result['name']}: {verdict}\n(best dev acc {run['best_dev_acc']:.2f})",
+        ax.set(title=f"{config['name']}, seed {run['seed']}: {verdict}\n(best dev acc "
+                     f"{run['best_dev_acc']:.2f}; {learned} of {len(config['runs'])} seeds learn)",
                xlabel="training step (log scale)", xscale="symlog")
         for layer in range(len(inside[part][0])):
             points = [(step, look[layer][key]) for step, look in zip(inside["steps"],
@@ -341,8 +357,7 @@ def plot_inside(results: list[dict], metric: str, save_fig_path: Path) -> None:
                       if look[layer][key] is not None]
             name = "output layer" if part == "layers" and layer == len(inside[part][0]) - 1 \
                 else f"hidden layer {layer + 1}"
-            steps, values = zip(*points, strict=True)
-            ax.plot(steps, values, marker=".", markersize=4, label=name)
+            ax.plot(*zip(*points, strict=True), marker=".", markersize=4, label=name)
         if metric == "gradients":
             ax.set_yscale("log")
         if metric == "updates":
@@ -350,7 +365,7 @@ def plot_inside(results: list[dict], metric: str, save_fig_path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     axes[0].set_ylabel(ylabel)
-    mlp.save_png(fig, save_fig_path)
+    save_figure(fig, save_fig_path)
 
 
 def plot_depth(depth: dict, save_fig_path: Path) -> None:
@@ -359,12 +374,13 @@ def plot_depth(depth: dict, save_fig_path: Path) -> None:
     fig = Figure(figsize=(6.4, 4.2))
     ax = fig.subplots()
     depths = depth["depths"]
-    for name in ("Sigmoid", "Tanh", "ReLU"):
+    for name in DEPTH_LINES:
         ax.plot(depths, depth[name], marker="o", label=name)
     bound = [depth["Sigmoid"][0] * 0.25 ** (layers - depths[0]) for layers in depths]
     ax.plot(depths, bound, color="grey", linestyle="--", label="(1/4)^L, from Sigmoid at L = 1")
     ax.set(xlabel="hidden layers of 512 (L)", ylabel="norm of the first layer's weight gradient",
-           yscale="log", title="The gradient that reaches the first layer, at initialisation")
+           yscale="log", title=f"The gradient that reaches the first layer, at initialisation\n"
+                               f"(one seed, {mlp.SEED}; one batch of {DEV_BATCH} training reviews)")
     ax.grid(alpha=0.3)
-    ax.legend()
-    mlp.save_png(fig, save_fig_path)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
+    save_figure(fig, save_fig_path)

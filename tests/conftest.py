@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pyarrow.parquet
 import pytest
 
 import mlp
+import sources
 
 REPO = Path(__file__).resolve().parents[1]
 POSITIVE_WORDS = ["great", "wonderful", "brilliant", "excellent", "superb", "loved", "moving"]
@@ -81,13 +83,13 @@ def write_imdb(folder: Path, suffix: str = ".parquet", train_rows: int = 400,
     return folder
 
 
-def make_tiny_vectors() -> mlp.WordVectors:
+def make_tiny_vectors() -> sources.WordVectors:
     """Random TINY_DIM-d vectors for VOCABULARY whose first component carries the sentiment."""
     vectors = np.random.default_rng(0).normal(0, 0.5, (len(VOCABULARY), TINY_DIM))
     vectors = vectors.astype(np.float32)
     for index, word in enumerate(VOCABULARY):
         vectors[index, 0] = 2.0 if word in POSITIVE_WORDS else -2.0 if word in NEGATIVE_WORDS else 0
-    return mlp.WordVectors(VOCABULARY, vectors, name="tiny")
+    return sources.WordVectors(VOCABULARY, vectors, name="tiny")
 
 
 def committed(path: str) -> bytes:
@@ -125,7 +127,7 @@ def tiny_vectors_file(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_vectors() -> mlp.WordVectors:
+def tiny_vectors() -> sources.WordVectors:
     """Tiny word vectors over the tiny reviews' vocabulary."""
     return make_tiny_vectors()
 
@@ -148,12 +150,33 @@ def tiny_datasets(tiny_splits, tiny_vectors) -> tuple:
 
 
 @pytest.fixture(scope="session")
-def glove() -> mlp.WordVectors:
+def glove() -> sources.WordVectors:
     """The default word vectors, GloVe 6B 50d, loaded once."""
-    return mlp.load_embeddings()
+    return sources.load_embeddings()
 
 
 @pytest.fixture(scope="session")
 def committed_results() -> dict:
     """plots/results.json of the committed run, which hw3.md quotes."""
     return json.loads(committed("plots/results.json"))["sweeps"]
+
+
+# ----------------------------------------------------------------------------------------------
+# hw3.md, read by its headings and tables
+
+
+def section(title: str) -> str:
+    """The text of one '## title' section of hw3.md."""
+    text = (REPO / "hw3.md").read_text(encoding="utf-8")
+    return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def table(text: str, key: int = 0) -> dict[str, list[str]]:
+    """Each Markdown table row of text, by its cell number key: its cells."""
+    rows = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("|") and not re.match(r"\|[\s:-]*-", line):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            rows[cells[key]] = cells
+    return rows

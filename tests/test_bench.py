@@ -1,12 +1,10 @@
-"""bench.py: its floor computes the project's gradients, and its quick mode measures every row."""
+"""bench.py: its floor computes the project's gradients; its table and its timer."""
 
-import json
 import subprocess
 import sys
 
 import pytest
 import torch
-from conftest import REPO
 
 import bench
 import mlp
@@ -30,27 +28,29 @@ def test_hand_written_gradients_match_autograd(hidden_dims):
         torch.testing.assert_close(grad, reference, rtol=1e-12, atol=1e-12)
 
 
-def test_quick_bench_measures_every_row(tmp_path):
-    """`python bench.py --quick` times each path of each structure, the floor learning what the
-    project learns, and main.py; it prints the table it writes to its JSON file."""
-    report_path = tmp_path / "bench.json"
-    done = subprocess.run([sys.executable, "bench.py", "--quick", "--json", str(report_path)],
-                          cwd=REPO, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    report = json.loads(report_path.read_text())
-    features = report["features"]
-    assert features["reviews"] == 400
-    assert "| featurise all 400 reviews, cold cache |" in done.stdout
-    assert 0.9 < features["vocabulary_coverage"] <= 1
-    assert report["training"]
-    for name, row in report["training"].items():
-        assert set(row) == {"project", "straightforward", "kernels_only"}
-        # The same weights and batches: the floor's dev accuracy is the project's.
-        assert row["kernels_only"]["best_dev_acc"] == pytest.approx(
-            row["project"]["best_dev_acc"], abs=0.02)
-        assert f"2 epochs of {name} " in done.stdout
-    command = ("python main.py structures --workers 1 --dev-size 100 --train-size 200 "
-               "--test-size 100 --epochs 2")  # --quick: the training rows' own main.py
-    assert report["main"]["command"] == command and report["main"]["cache"] == "warm"
-    assert report["main"]["peak_rss_gib"] > 0.05
-    assert f"| `{command}`, warm cache |" in done.stdout
+def test_the_table_shows_every_measurement(capsys):
+    """print_table: a row for featurising, each structure (with the three ways' ratio), the
+    sweeps against the straightforward completion, each main.py run, and grading."""
+    path = {"seconds": 2.0, "best_dev_acc": 0.75, "epochs": 20}
+    report = {"machine": "m", "features": {"reviews": 400, "cold_s": 1.0, "warm_s": 0.1,
+                                           "tokens": 1000, "vocabulary_coverage": 0.99},
+              "training": {"512": {"project": path, "straightforward": {**path, "seconds": 5.0},
+                                   "kernels_only": {**path, "seconds": 1.0}}},
+              "homework": {"completion": {"seconds": 250.0}, "project": {"seconds": 50.0}},
+              "main": [{"command": "python main.py", "cache": "warm", "seconds": 600.0,
+                        "peak_rss_gib": 0.9, "peak_rss_all_processes_gib": 2.0}],
+              "grading": {"one": 9.0, "class": 60.0, "class_size": 40}}
+    bench.print_table(report)
+    table = capsys.readouterr().out
+    assert "| 20 epochs of 512 (best dev acc 0.7500/0.7500/0.7500) | 2.0 s | 5.0 s | 2.5x |" \
+        in table
+    assert "straightforward completion | 50.0 s | 250.0 s | 5.0x |" in table
+    assert "| `python main.py` (warm cache; peak memory 0.90 GiB" in table
+    assert "one submission / a class of 40 | 9.0 / 60.0 s |" in table
+
+
+def test_a_command_is_timed_and_its_failure_raised(tmp_path):
+    """timed: a command's seconds; a command that fails is an error, not a time."""
+    assert bench.timed([sys.executable, "-c", "pass"], cwd=tmp_path)["seconds"] > 0
+    with pytest.raises(subprocess.CalledProcessError):
+        bench.timed([sys.executable, "-c", "raise SystemExit(3)"], cwd=tmp_path)

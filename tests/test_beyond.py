@@ -7,6 +7,8 @@ import torch
 from conftest import PNG
 
 import beyond
+import features
+import mlp
 from beyond import PAD, BagClassifier, Bags, bag_datasets, bag_of_ids, nearest_neighbours
 
 ROWS = {"good": 1, "film": 2, "bad": 3}
@@ -59,22 +61,25 @@ def test_nearest_neighbours_by_cosine_among_the_frequent_words():
 def test_bag_models_learn_the_tiny_reviews(tiny_splits, tiny_vectors, init):
     """From the tiny word vectors or from random ones, with or without bigrams, a bag model
     learns the tiny reviews; the same seed gives the same numbers."""
-    vocabulary, bags = bag_datasets(tiny_splits)
-    for bigrams in (False, True):
-        config = {"init": init, "bigrams": bigrams, "hidden_dims": [16], "activation": "ReLU",
-                  "lr": 0.01, "embedding_lr": 0.05, "batch_size": 32, "num_epochs": 4,
-                  "seed": 1, "device": "cpu", "progress": False}
-        result = beyond.run_bags(config, tiny_vectors, vocabulary, *bags[bigrams])
-        assert max(result["dev_accs"]) > 0.8 and result["test_acc"] > 0.8, bigrams
-        assert beyond.run_bags(config, tiny_vectors, vocabulary, *bags[bigrams]) == result
+    data = bag_datasets(mlp.Splits(*tiny_splits), features.featurise(tiny_splits, tiny_vectors,
+                                                                    None))
+    for bags in (data.words, data.bigrams):
+        config = {"init": init, "bigrams": bags is data.bigrams, "hidden_dims": [16],
+                  "activation": "ReLU", "lr": 0.01, "embedding_lr": 0.05, "batch_size": 32,
+                  "num_epochs": 4, "seed": 1}
+        result = beyond.run_bags(config, tiny_vectors, data.vocabulary, bags).result
+        assert max(result.dev_accs) > 0.8 and result.test_acc > 0.8, config["bigrams"]
+        assert beyond.run_bags(config, tiny_vectors, data.vocabulary, bags).result == result
 
 
 def test_the_experiment_end_to_end(tmp_path, tiny_splits, tiny_vectors, monkeypatch):
     """explore_beyond trains the four models, records them in results.json (with the nearest
     neighbours before and after learning) and draws its two plots."""
     monkeypatch.setattr(beyond, "QUERIES", ["great", "awful"])
-    results = beyond.explore_beyond(*tiny_splits, tiny_vectors, epochs=2, workers=1,
-                                    plots_dir=tmp_path, cache_dir=None)
+    reference = {"name": "ReLU", "hidden_dims": [16], "activation": "ReLU", "lr": 0.02,
+                 "batch_size": 32}
+    results = beyond.explore_beyond(*tiny_splits, tiny_vectors, reference=reference,
+                                    num_epochs=2, workers=1, plots_dir=tmp_path, cache_dir=None)
     recorded = json.loads((tmp_path / "results.json").read_text())["sweeps"]["beyond"]
     assert recorded["complete"] and recorded["configs"] == json.loads(json.dumps(results))
     assert len(results) == 4 and all(len(r["runs"][0]["dev_accs"]) == 2 for r in results)

@@ -17,9 +17,10 @@ import pytest
 import torch
 from conftest import REPO, make_reviews, make_tiny_vectors, write_imdb, write_split
 
+import features
 import mlp
+import results
 import sources
-import sweeps
 
 SMALL = {"dev_size": 100, "train_size": 250, "test_size": 150}
 
@@ -273,12 +274,13 @@ def test_labels_as_words_or_text_become_0_and_1(tmp_path, labels, expected):
 @pytest.mark.parametrize("labels", [[0, 2, 1], [0, -1, 1], ["neg", "positive", "pos"],
                                     [0, None, 1]])
 def test_other_labels_are_shown_in_the_error(tmp_path, labels):
-    """A label that is not 0/1 or neg/pos is an error that shows it."""
+    """A label that is not 0/1 or neg/pos is an error that shows it, with its file and row."""
     for split in ("train", "test"):
         write_split(tmp_path / f"{split}.jsonl", {"text": ["a", "b", "c"], "label": labels})
     with pytest.raises(sources.DataError) as error:
         sources.read_imdb(tmp_path)
-    assert f"label {labels[1]!r}" in _one_line(error)
+    assert _one_line(error).startswith(f"{tmp_path / 'train.jsonl'}, row 2: the label "
+                                       f"{labels[1]!r} is not 0/1 or neg/pos")
 
 
 def test_empty_and_missing_texts_are_skipped_and_counted(tmp_path, tiny_vectors, capsys):
@@ -309,15 +311,17 @@ def test_a_failed_write_keeps_the_old_file_and_its_own_error(tmp_path, monkeypat
 
     monkeypatch.setattr(Path, "unlink", unlink)
     with pytest.raises(OSError, match="No space left"):
-        mlp.atomic_write(path, write)
+        results.atomic_write(path, write)
     assert path.read_text() == "old"
 
 
 def test_split_smaller_than_asked_states_both_sizes(imdb_dir):
-    """Asking for more reviews than a split has says how many it has and how many were asked."""
+    """Asking for more reviews than a file has names the file, how many it has and how many
+    were asked."""
     with pytest.raises(sources.DataError) as error:
         mlp.load_data_mlp(imdb_dir, dev_size=300, train_size=300, test_size=10)
-    assert "the train split has 400 reviews but 600 were asked for" in _one_line(error)
+    assert _one_line(error).startswith(f"{imdb_dir / 'train.parquet'} has 400 reviews but 600 "
+                                       f"were asked for")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -341,7 +345,7 @@ def test_text_vector_file_loads(tmp_path, header):
     lines += [" ".join([word, *map(repr, map(float, vectors[word]))])
               for word in vectors.index_to_key]
     (tmp_path / "vectors.txt").write_text("\n".join(lines) + "\n")
-    loaded = mlp.load_embeddings(tmp_path / "vectors.txt")
+    loaded = sources.load_embeddings(tmp_path / "vectors.txt")
     assert loaded.index_to_key == vectors.index_to_key
     np.testing.assert_array_equal(loaded.vectors, vectors.vectors)
 
@@ -354,7 +358,7 @@ def test_bad_vector_line_is_named_by_its_number(tmp_path, lines):
     path = tmp_path / "vectors.txt"
     path.write_bytes(b"\n".join(lines) + b"\n")
     with pytest.raises(sources.DataError) as error:
-        mlp.load_embeddings(path)
+        sources.load_embeddings(path)
     assert f"{path}, line 2:" in _one_line(error)
 
 
@@ -422,7 +426,7 @@ class _Featurise:
 
 
 def _cached(featurise, splits, vectors, folder) -> list[tuple[torch.Tensor, ...]]:
-    featurised = sweeps.featurise(splits, vectors, folder, make=featurise.__call__)
+    featurised = features.featurise(splits, vectors, folder, make=featurise.__call__)
     return [split.tensors for split in (featurised.dev, featurised.train, featurised.test)]
 
 
@@ -445,7 +449,7 @@ def test_cache_hit_gives_the_same_tensors_without_featurising(tmp_path, tiny_spl
     dev, train, test = tiny_splits
     changed_text = {**dev, "text": [dev["text"][0] + " great", *dev["text"][1:]]}
     changed_label = {**dev, "label": [1 - dev["label"][0], *dev["label"][1:]]}
-    changed_vectors = mlp.WordVectors(tiny_vectors.index_to_key, tiny_vectors.vectors + 1, "+1")
+    changed_vectors = sources.WordVectors(tiny_vectors.index_to_key, tiny_vectors.vectors + 1, "+1")
     for splits, vectors in (((changed_text, train, test), tiny_vectors),
                             ((changed_label, train, test), tiny_vectors),
                             (tiny_splits, changed_vectors)):

@@ -12,6 +12,7 @@ from conftest import PNG, TINY_DIM
 import diagnose
 import mlp
 import sweeps
+from features import Featurised
 
 
 def test_sample_steps_are_dense_early_and_at_every_epochs_end():
@@ -60,19 +61,19 @@ def test_dead_relu_units_are_those_zero_on_every_example():
 
 
 @pytest.fixture(scope="module")
-def featurised(tiny_datasets, tiny_vectors) -> sweeps.Featurised:
-    return sweeps.Featurised(tiny_vectors, *tiny_datasets)
+def featurised(tiny_datasets, tiny_vectors) -> Featurised:
+    return Featurised(tiny_vectors, *tiny_datasets)
 
 
 def test_a_watched_run_is_the_homeworks_run(featurised):
     """run_watched returns run_mlp's numbers exactly (the hooks only look), and a look at each
     sampled step of each layer."""
     config = {"name": "x", "hidden_dims": [8, 8], "activation": "Tanh", "lr": 0.01,
-              "batch_size": 32, "num_epochs": 3, "seed": 3, "progress": False}
-    watched = diagnose.run_watched(config, featurised)
-    plain = sweeps.run_homework(config, featurised)
-    assert {name: watched[name] for name in sweeps.RESULTS} == plain
-    inside = watched["inside"]
+              "batch_size": 32, "num_epochs": 3, "seed": 3}
+    watched = diagnose.run_watched(config, featurised, device="cpu", on_epoch=print)
+    plain = sweeps.run_homework(config, featurised, device="cpu", on_epoch=print)
+    assert watched.result == plain.result
+    inside = watched.seen["inside"]
     assert inside["steps"] == diagnose.sample_steps(10, 3)  # 300 reviews in batches of 32
     assert all(len(look) == 2 for look in inside["hidden"])
     assert all(len(look) == 3 for look in inside["layers"])
@@ -81,7 +82,9 @@ def test_a_watched_run_is_the_homeworks_run(featurised):
 def test_constant_initialisation_keeps_every_unit_a_copy(featurised):
     """All 512 units of a constant start still have identical incoming weights after an epoch
     of Adam; the default start has 512 distinct units."""
-    found = diagnose.constant_initialisation(featurised)
+    found = diagnose.constant_initialisation(featurised, {"hidden_dims": [512], "lr": 0.02,
+                                                          "batch_size": 64,
+                                                          "activation": "Sigmoid"})
     assert found["constant"]["distinct_units"] == 1
     assert found["constant"]["largest_row_difference"] == 0
     assert found["default"]["distinct_units"] == 512
@@ -112,7 +115,7 @@ def test_the_gradient_that_reaches_the_first_layer_falls_with_sigmoid_depth():
     depth = diagnose.gradient_by_depth(inputs, labels, depths=range(1, 5))
     norms = depth["Sigmoid"]
     assert all(deeper < shallower / 2 for shallower, deeper in itertools.pairwise(norms))
-    assert set(depth) == {"depths", "Sigmoid", "Tanh", "ReLU"}
+    assert set(depth) == {"depths", *diagnose.DEPTH_LINES}
 
 
 def test_the_experiment_end_to_end(tmp_path, tiny_splits, tiny_vectors, monkeypatch):
@@ -120,11 +123,15 @@ def test_the_experiment_end_to_end(tmp_path, tiny_splits, tiny_vectors, monkeypa
     diagnose.json, and draws its four plots."""
     monkeypatch.setattr(diagnose, "XOR_SEEDS", 2)
     monkeypatch.setattr(diagnose, "XOR_STEPS", 50)
-    results = diagnose.explore_diagnose(*tiny_splits, tiny_vectors, epochs=2, workers=1,
-                                        plots_dir=tmp_path, cache_dir=None)
+    watched = [{"name": name, "hidden_dims": hidden, "activation": "Sigmoid", "lr": 0.01,
+                "batch_size": 64} for name, hidden in (("three", [8, 8, 8]), ("one", [8]))]
+    results = diagnose.explore_diagnose(*tiny_splits, tiny_vectors, watched=watched,
+                                        demonstrated=watched[1], num_epochs=2, seeds=[1, 2],
+                                        workers=1, plots_dir=tmp_path, cache_dir=None)
     recorded = json.loads((tmp_path / "results.json").read_text())["sweeps"]["diagnose"]
     assert recorded["complete"] and recorded["configs"] == json.loads(json.dumps(results))
-    assert [len(r["runs"][0]["inside"]["hidden"][0]) for r in results] == [3, 3, 1]
+    assert [[len(run["inside"]["hidden"][0]) for run in r["runs"]] for r in results] == [
+        [3, 3], [1, 1]]  # each seed's run is watched
     shown = json.loads((tmp_path / "diagnose.json").read_text())
     assert set(shown) == {"command", "constant_init", "xor", "depth"}
     for name in ("saturation", "gradients", "updates", "depth"):

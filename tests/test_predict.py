@@ -1,5 +1,5 @@
-"""predict.py: the kept model is the best configuration's best epoch and predicts as it did in
-memory; python main.py predict's lines and errors; the mistakes are wrong and ranked."""
+"""predict.py: kept models (the homework's and beyond.py's) predict as they did in training;
+python main.py predict's lines, explanations and errors; the mistakes are wrong and ranked."""
 
 import io
 import json
@@ -9,61 +9,136 @@ import pytest
 import torch
 from conftest import write_tiny_vectors
 
+import beyond
+import features
 import main
 import mlp
 import predict
+import results
+import sources
 import sweeps
 
 
 @pytest.fixture(scope="module")
 def kept(tmp_path_factory, tiny_splits):
-    """A structures sweep on the tiny reviews (tiny word vectors from a file, as --embeddings
-    loads them), two seeds: its folder and results."""
+    """The structures sweep and beyond.py's experiment on the tiny reviews (tiny word vectors
+    from a file, as --embeddings loads them), two seeds: their plots folder and results."""
     folder = tmp_path_factory.mktemp("plots")
-    vectors = mlp.load_embeddings(write_tiny_vectors(folder.parent / "tiny-vectors.txt"))
-    results = main.explore_mlp_structures(*tiny_splits, vectors, epochs=3, seeds=[1, 2],
-                                          workers=1, plots_dir=folder, cache_dir=None)
-    return folder, results
+    vectors = sources.load_embeddings(write_tiny_vectors(folder.parent / "tiny-vectors.txt"))
+    options = {"num_epochs": 3, "seeds": [1, 2], "workers": 1, "plots_dir": folder,
+               "cache_dir": None}
+    found = {"structures": main.explore_mlp_structures(*tiny_splits, vectors, **options),
+             "beyond": main.explore_beyond(*tiny_splits, vectors, **options)}
+    return folder, found
+
+
+@pytest.fixture(scope="module")
+def bigram(tmp_path_factory, tiny_splits, tiny_vectors) -> predict.Kept:
+    """A bag model with bigrams, trained on the tiny reviews and kept as beyond.py keeps it."""
+    folder = tmp_path_factory.mktemp("bigram")
+    data = beyond.bag_datasets(mlp.Splits(*tiny_splits),
+                               features.featurise(tiny_splits, tiny_vectors, None))
+    config = {"name": "GloVe + bigrams, learned", "model": "bag", "init": "glove",
+              "bigrams": True, "hidden_dims": [16], "activation": "ReLU", "lr": 0.01,
+              "embedding_lr": 0.05, "batch_size": 32, "num_epochs": 3, "seed": 1}
+    found = beyond.run_bags({**config, "save_path": sweeps.weights_path(folder, "beyond", 0)},
+                            tiny_vectors, data.vocabulary, data.bigrams).result
+    run = {"seed": 1, "best_epoch": 1 + found.dev_accs.index(max(found.dev_accs)),
+           "best_dev_acc": max(found.dev_accs), "test_acc": found.test_acc}
+    path = sweeps.keep_best("beyond", [{**config, "runs": [run]}], folder, beyond.recipe(data),
+                            None)
+    return predict.load_model(path)
+
+
+def _best(configs: list[dict]) -> dict:
+    """The configuration with the highest mean best dev accuracy."""
+    return max(configs, key=lambda c: sum(run["best_dev_acc"] for run in c["runs"]))
 
 
 def test_the_kept_model_is_the_best_configurations_best_epoch(kept, tiny_datasets):
-    """plots/models/structures.pt holds the configuration with the best mean best dev accuracy,
-    its first seed's best epoch (its dev accuracy is that epoch's), and no other weights stay."""
-    folder, results = kept
-    model, saved = predict.load_model(folder / "models" / "structures.pt")
-    means = {r["name"]: sum(run["best_dev_acc"] for run in r["runs"]) / 2 for r in results}
-    best = next(r for r in results if r["name"] == max(means, key=means.get))
-    assert (saved["name"], saved["hidden_dims"], saved["activation"]) == (
-        best["name"], best["hidden_dims"], best["activation"])
-    assert saved["dev_acc"] == best["runs"][0]["best_dev_acc"] and saved["seed"] == 1
-    assert saved["embeddings"].endswith("tiny-vectors.txt")
-    assert saved["tokenizer"] == mlp.TOKENIZER_VERSION
-    dev = tiny_datasets[0]
-    _, accuracy = mlp.evaluate(model, mlp.create_dataloader(dev, 64, shuffle=False))
-    assert accuracy == pytest.approx(saved["dev_acc"])
-    assert [path.name for path in (folder / "models").iterdir()] == ["structures.pt"]
+    """models/structures.pt holds the configuration with the best mean best dev accuracy, its
+    first seed's best epoch (its dev accuracy is that epoch's), and no other weights stay."""
+    folder, found = kept
+    model = predict.load_model(results.models_dir(folder) / "structures.pt")
+    best = _best(found["structures"])
+    assert model.saved["name"] == best["name"] and model.saved["seed"] == 1
+    assert model.saved["recipe"]["hidden_dims"] == best["hidden_dims"]
+    assert model.saved["dev_acc"] == best["runs"][0]["best_dev_acc"]
+    assert model.saved["recipe"]["embeddings"].endswith("tiny-vectors.txt")
+    _, accuracy = mlp.evaluate(model.model, mlp.create_dataloader(tiny_datasets[0], 64,
+                                                                  shuffle=False))
+    assert accuracy == pytest.approx(model.saved["dev_acc"])
+    assert sorted(path.name for path in results.models_dir(folder).iterdir()) == [
+        "beyond.pt", "structures.pt"]
 
 
-def test_predictions_are_those_of_the_model_in_memory(tmp_path, tiny_vectors):
-    """A model kept by keep_best and loaded again gives the probabilities it gave in memory."""
-    torch.manual_seed(0)
-    model = mlp.SentimentClassifier(tiny_vectors.vector_size, 2, [6], "Tanh")
-    torch.save(model.state_dict(), sweeps.weights_path(tmp_path, "s", 0))
-    run = {"seed": 3, "best_epoch": 2, "best_dev_acc": 0.75, "test_acc": 0.7}
-    results = [{"name": "six", "hidden_dims": [6], "activation": "Tanh", "runs": [run]}]
-    data = sweeps.Featurised(tiny_vectors, None, None, None)
-    path = predict.keep_best("s", results, data, tmp_path, "python main.py")
-    texts = ["A great, moving film.", "Awful and boring.", "zzz qqq", ""]
-    found = predict.predict(texts, predict.load_model(path)[0], tiny_vectors)
-    with torch.no_grad():
-        expected = [model(mlp.featurize(text, tiny_vectors)[None]).softmax(dim=1)[0, 1].item()
-                    for text in texts[:2]]
-    assert [record["p_positive"] for record in found[:2]] == pytest.approx(expected, abs=1e-7)
-    assert [record["p_positive"] for record in found[2:]] == [None, None]
-    # "," is not among the tiny words
-    assert [(record["known"], record["tokens"]) for record in found] == [(5, 6), (4, 4), (0, 2),
-                                                                          (0, 0)]
-    assert not sweeps.weights_path(tmp_path, "s", 0).exists()
+def test_beyond_keeps_its_best_model(kept):
+    """python main.py beyond keeps its best configuration's model, found by the name beyond."""
+    folder, found = kept
+    path = predict.find_model("beyond", folder)
+    assert path == results.models_dir(folder) / "beyond.pt"
+    assert predict.load_model(path).saved["name"] == _best(found["beyond"])["name"]
+
+
+@pytest.mark.parametrize("split", [0, 2], ids=["dev", "test"])
+def test_the_kept_learned_model_predicts_as_in_training(bigram, tiny_splits, split):
+    """The kept bigram model, rebuilt from its recipe (vocabulary, bigram rows), predicting the
+    reviews' texts one by one, gets the dev accuracy its run recorded (and its test accuracy)."""
+    reviews = tiny_splits[split]
+    said = predict.predict(reviews["text"], bigram)
+    right = [(record["p_positive"] > 0.5) == label for record, label in
+             zip(said, reviews["label"], strict=True) if record["p_positive"] is not None]
+    recorded = bigram.saved["dev_acc" if split == 0 else "test_acc"]
+    assert sum(right) / len(right) == pytest.approx(recorded)
+
+
+def test_a_bigram_model_explains_words_and_pairs(bigram):
+    """For a learned table with bigrams, --explain's numbers are P(positive) recomputed without
+    each word and without each pair of adjacent words."""
+    model, recipe = bigram, bigram.saved["recipe"]
+    text = "A great film , but the plot was dull and the ending awful ."
+    found = predict.explain(text, model)
+    rows = {word: row for row, word in enumerate(recipe["vocabulary"], start=1)}
+    tokens = mlp.tokenize(text)
+
+    def p_of(ids: torch.Tensor) -> float:
+        with torch.no_grad():
+            return model.model(ids[None]).softmax(dim=1)[0, 1].item()
+
+    full = beyond.bag_of_ids(tokens, rows, recipe["bigram_buckets"])
+    assert found["p_positive"] == pytest.approx(p_of(full))
+    for effect in found["words"]:
+        without = beyond.bag_of_ids([t for t in tokens if t != effect["name"]], rows,
+                                    recipe["bigram_buckets"])
+        assert effect["p_without"] == pytest.approx(p_of(without), abs=1e-6)
+        assert effect["change"] == pytest.approx(effect["p_without"] - found["p_positive"])
+    known = [token for token in tokens if token in rows]
+    for effect in found["pairs"]:
+        first, second = effect["name"].split(" ")
+        pair = beyond.bag_of_ids([first, second], rows, recipe["bigram_buckets"])[-1]
+        kept_ids = [i for i in full.tolist()[len(known):] if i != pair]
+        without = torch.tensor(full.tolist()[:len(known)] + kept_ids)
+        assert effect["p_without"] == pytest.approx(p_of(without), abs=1e-6)
+    assert found["pairs"] and found["words"]
+
+
+def test_the_explanation_leaves_each_word_out(kept):
+    """For the homework's model: each word's P(positive) without it is the model's on the
+    review with every occurrence of that word removed, its change the difference."""
+    folder, _ = kept
+    model = predict.load_model(results.models_dir(folder) / "structures.pt")
+    text = "The film was great , great and moving but the plot was dull"
+    found = predict.explain(text, model)
+    tokens = mlp.tokenize(text)
+    words = {token for token in tokens if model.knows(token)}
+    assert {effect["name"] for effect in found["words"]} == words and found["pairs"] == []
+    for effect in found["words"]:
+        without = " ".join(token for token in tokens if token != effect["name"])
+        (alone,) = predict.predict([without], model)
+        assert effect["p_without"] == pytest.approx(alone["p_positive"], abs=1e-6)
+        assert effect["change"] == pytest.approx(alone["p_positive"] - found["p_positive"])
+    changes = [abs(effect["change"]) for effect in found["words"]]
+    assert changes == sorted(changes, reverse=True)
 
 
 def _predict(capsys, argv: list[str], stdin: str = "") -> tuple[list[str], str, object]:
@@ -81,39 +156,69 @@ def _predict(capsys, argv: list[str], stdin: str = "") -> tuple[list[str], str, 
 
 
 def test_reviews_from_the_command_line_and_from_stdin(kept, capsys):
-    """A line per review, from the arguments or from stdin (an empty line and a review with no
-    known word each get a line that says there is no prediction); the best model by default."""
-    models = str(kept[0] / "models")
-    lines, _, status = _predict(capsys, ["--models-dir", models, "A wonderful, moving film!"])
-    assert status == 0 and len(lines) == 1 and "P(positive)" in lines[0]
-    assert "5 of 6 tokens known" in lines[0]
-    lines, _, status = _predict(capsys, ["--models-dir", models, "-"],
-                                stdin="great\n\nzzz qqq\nawful\n")
+    """The model that answers is named once, then a line per review, from the arguments or from
+    stdin (blank lines skipped; a review with no known word says there is no prediction, one
+    with few known words says they alone decided it)."""
+    folder = str(kept[0])
+    argv = ["--plots-dir", folder, "--model", "structures"]
+    lines, _, status = _predict(capsys, [*argv, "A wonderful, moving film!"])
+    assert status == 0 and len(lines) == 2 and "P(positive)" in lines[1]
+    assert lines[0].startswith("model: ") and "structures sweep's" in lines[0]
+    assert "5 of 6 tokens known" in lines[1]
+    lines, _, status = _predict(capsys, [*argv, "-"], stdin="great\n\n  \nzzz qqq\nawful film\n")
     assert status == 0 and len(lines) == 4
-    assert lines[0].startswith("positive") and lines[3].startswith("negative")
-    assert lines[1] == "-         no prediction: none of its 0 tokens has a word vector  ''"
+    assert lines[1].startswith("positive") and "(only 1 known token decided it)" in lines[1]
     assert lines[2].startswith("-         no prediction: none of its 2 tokens")
+    assert lines[3].startswith("negative") and "(only 2 known tokens decided it)" in lines[3]
 
 
-@pytest.mark.parametrize("damage", ["missing", "no models", "truncated", "foreign"])
+def test_without_a_model_named_the_best_kept_one_answers(kept, capsys):
+    """No --model: the kept model with the highest dev accuracy, whichever kind."""
+    folder, _ = kept
+    best = max((predict.load_model(path) for path in results.models_dir(folder).glob("*.pt")),
+               key=lambda model: model.saved["dev_acc"])
+    lines, _, _ = _predict(capsys, ["--plots-dir", str(folder), "great"])
+    assert lines[0] == f"model: {best.describe()}"
+
+
+def test_explain_and_json(kept, capsys):
+    """--explain prints the words behind a review under its line; --json gives each review as
+    a JSON object with every word's effect, the model named on stderr."""
+    argv = ["--plots-dir", str(kept[0]), "--model", "structures", "--explain"]
+    lines, _, _ = _predict(capsys, [*argv, "great film but dull plot"])
+    assert lines[2].strip().startswith("words toward ") and "'" in lines[2]
+    lines, err, _ = _predict(capsys, [*argv, "--json", "great film but dull plot", "awful"])
+    records = [json.loads(line) for line in lines]
+    assert [record["text"] for record in records] == ["great film but dull plot", "awful"]
+    assert {effect["name"] for effect in records[0]["words"]} == {"great", "film", "dull",
+                                                                  "plot"}
+    assert err.startswith("model: ")
+
+
+@pytest.mark.parametrize("damage", ["missing", "no models", "truncated", "foreign",
+                                    "another tokenizer"])
 def test_a_missing_or_damaged_model_is_one_line(tmp_path, kept, capsys, damage):
-    """No model, a truncated one or another program's file: one line naming it and the fix,
-    exit status 1."""
+    """No model, a truncated one, another program's file or a model made with another
+    tokenizer: one line naming it and the fix, exit status 1."""
     path = tmp_path / "model.pt"
+    source = results.models_dir(kept[0]) / "structures.pt"
     if damage == "truncated":
-        path.write_bytes((kept[0] / "models" / "structures.pt").read_bytes()[:500])
+        path.write_bytes(source.read_bytes()[:500])
     elif damage == "foreign":
         torch.save({"weights": torch.zeros(3)}, path)
-    argv = ["--models-dir", str(tmp_path)] if damage == "no models" else ["--model", str(path)]
+    elif damage == "another tokenizer":
+        torch.save({**torch.load(source, weights_only=True), "tokenizer": "0123456789ab"}, path)
+    argv = ["--plots-dir", str(tmp_path)] if damage == "no models" else ["--model", str(path)]
     lines, err, status = _predict(capsys, [*argv, "good"])
     assert lines == [] and err == "" and isinstance(status, str) and "\n" not in status
     assert status.startswith("error: ") and "python main.py" in status
-    assert str(tmp_path if damage == "no models" else path) in status
+    assert str(results.models_dir(tmp_path) if damage == "no models" else path) in status
+    assert ("another tokenizer" in status) == (damage == "another tokenizer")
 
 
 def test_the_mistakes_are_wrong_and_ranked_by_confidence(kept, tiny_splits):
     """mistakes.json: every review shown is one the model gets wrong, the surest first, with
-    the probability the model gives it."""
+    the probability the model gives it; mistakes.md shows them as plain text."""
     folder, _ = kept
     found = json.loads((folder / "mistakes.json").read_text())["structures"]
     truth = dict(zip(tiny_splits[0]["text"], tiny_splits[0]["label"], strict=True))
@@ -124,12 +229,34 @@ def test_the_mistakes_are_wrong_and_ranked_by_confidence(kept, tiny_splits):
         confidence = [abs(item["p_positive"] - 0.5) for item in shown]
         assert confidence == sorted(confidence, reverse=True)
     assert found["mistakes"] >= len(found["false_positives"]) + len(found["false_negatives"])
-    assert "## structures: " in (folder / "mistakes.md").read_text()
+    markdown = (folder / "mistakes.md").read_text()
+    assert "## structures: " in markdown and "<br" not in markdown
 
 
 def test_how_texts_use_negations_and_contrasts():
-    """reading: the share of texts with one of the words, and their count per 100 words."""
-    texts = ["it is not good", "good but long, and it isn't short", "fine film"]
-    negation = predict.reading(predict.NEGATION, texts)
-    assert negation == {"share": pytest.approx(2 / 3), "per_100_words": pytest.approx(200 / 13)}
-    assert predict.reading(predict.CONTRAST, texts)["share"] == pytest.approx(1 / 3)
+    """reading: the share of each group's texts with one of the words, their count per 100
+    words, and a 95 % interval of the difference that holds the difference itself."""
+    mistaken = ["it is not good", "good but long, and it isn't short", "fine film"]
+    others = ["a film", "not a film at all", "good", "no"]
+    negation = predict.reading(predict.NEGATION, mistaken, others)
+    assert negation["mistakes"] == {"share": pytest.approx(2 / 3),
+                                    "per_100_words": pytest.approx(200 / 13)}
+    assert negation["others"]["per_100_words"] == pytest.approx(200 / 9)
+    low, high = negation["difference_95"]
+    assert low <= 200 / 13 - 200 / 9 <= high
+    assert predict.reading(predict.CONTRAST, mistaken, others)["mistakes"]["share"] == \
+        pytest.approx(1 / 3)
+
+
+def test_keep_best_removes_the_weights_of_every_configuration(tmp_path, tiny_vectors):
+    """keep_best keeps the best configuration's model and removes every hidden weights file."""
+    results.models_dir(tmp_path).mkdir()
+    for index in range(2):
+        torch.save(mlp.SentimentClassifier(tiny_vectors.vector_size, 2, [3]).state_dict(),
+                   sweeps.weights_path(tmp_path, "s", index))
+    configs = [{"name": name, "hidden_dims": [3], "activation": "Tanh",
+                "runs": [{"seed": 3, "best_epoch": 2, "best_dev_acc": acc, "test_acc": 0.7}]}
+               for name, acc in (("worse", 0.6), ("better", 0.75))]
+    path = sweeps.keep_best("s", configs, tmp_path, lambda config: {"kind": "mean"}, None)
+    assert torch.load(path, weights_only=True)["name"] == "better"
+    assert not any(sweeps.weights_path(tmp_path, "s", index).exists() for index in range(2))

@@ -1,0 +1,404 @@
+"""Grading students' completions of the homework: each submission found in its folder or zip,
+each item of the rubric (rubric.toml) checked by checks.py in a sandbox on a copy of it, and its
+points and feedback printed and written to report.md, results.json (Gradescope's format) and
+one row of grades.csv.
+
+    python main.py grade SUBMISSION_OR_FOLDER...          # into grades/
+    python main.py grade hw3.zip --out my-grade           # a student, before handing in
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+import checks
+import results
+import sandbox
+from sources import DataError
+
+RUBRIC = Path(__file__).resolve().parent / "rubric.toml"
+SKIPPED_FOLDERS = {"__MACOSX", "__pycache__", ".git", "venv", ".venv", "env", "node_modules"}
+LARGEST_FILE = 20 * 2**20  # bytes: a submission's data, checkpoints and PDFs are not copied
+LARGEST_ZIP = 200 * 2**20  # bytes, unpacked
+SCORE_ORDER = ("PASS", "FAIL", "ERROR", "NOT GRADED")
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """Each item's points (0: not graded), and the limits each runs under."""
+
+    points: dict[str, float]
+    limits: sandbox.Limits
+
+
+@dataclass(frozen=True)
+class Found:
+    """A submission: its id (a folder's or a zip's name) and where it is."""
+
+    id: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Score:
+    """One item of one submission: its status (SCORE_ORDER), points, and what to tell."""
+
+    item: str
+    status: str
+    points: float
+    most: float
+    why: str
+    output: str = ""
+
+
+def load_rubric(path: str | os.PathLike = RUBRIC) -> Rubric:
+    """The rubric file: [points] of each item of checks.ITEMS, and [limits]."""
+    try:
+        rubric = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        points = {item: float(rubric["points"][item]) for item in checks.ITEMS}
+        limits = rubric.get("limits", {})
+        return Rubric(points, sandbox.Limits(
+            seconds=float(limits.get("seconds", 60)), memory_mib=int(limits.get("memory_mib",
+                                                                                2048)),
+            output_bytes=int(limits.get("output_kib", 20)) * 1024))
+    except OSError as error:
+        raise DataError(f"cannot read the rubric {path} ({error.strerror})") from None
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
+        raise DataError(f"the rubric {path} is not valid ({error!r}); it needs a [points] table "
+                        f"with a number for each of: {', '.join(checks.ITEMS)}") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding submissions and copying them
+
+
+def find_submissions(paths: Iterable[str | os.PathLike]) -> list[Found]:
+    """The submissions that paths name: a submission (a folder or zip holding mlp.py, perhaps
+    in a subfolder), or a folder of submissions (a subfolder or zip each)."""
+    found = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise DataError(f"no submission or folder {path}")
+        if path.is_dir() and not _holds_homework(path) and _children(path):
+            found += [Found(_id(child), child) for child in _children(path)]
+        else:
+            found.append(Found(_id(path), path))
+    ids = [submission.id for submission in found]
+    repeated = sorted({name for name in ids if ids.count(name) > 1})
+    if repeated:
+        raise DataError(f"two submissions are named {repeated[0]!r}; give them different names")
+    return found
+
+
+def _id(path: Path) -> str:
+    """A submission's id: its name without .zip, kept to letters, digits and - _ ."""
+    name = path.name[:-4] if path.suffix.lower() == ".zip" else path.name
+    return re.sub(r"[^\w.-]+", "_", name).strip("._") or "submission"
+
+
+def _holds_homework(folder: Path) -> bool:
+    """Whether the folder itself is a submission: mlp.py or main.py in it."""
+    return (folder / "mlp.py").is_file() or (folder / "main.py").is_file()
+
+
+def _children(folder: Path) -> list[Path]:
+    """A folder's subfolders and zips that could be submissions, sorted (a folder of one is a
+    single submission in a wrapper, not a class)."""
+    children = sorted(child for child in folder.iterdir() if not child.name.startswith(".")
+                      and child.name not in SKIPPED_FOLDERS
+                      and (child.is_dir() or child.suffix.lower() == ".zip"))
+    return children if len(children) > 1 else []
+
+
+def unpack(submission: Found, into: Path) -> Path | None:
+    """Copy or unzip the submission's files into `into` (files over LARGEST_FILE left out);
+    the folder that holds its mlp.py (the shallowest), or None if it has none."""
+    if submission.path.is_dir():
+        for file in submission.path.rglob("*"):
+            relative = file.relative_to(submission.path)
+            if (file.is_file() and not SKIPPED_FOLDERS & set(relative.parts)
+                    and file.stat().st_size <= LARGEST_FILE):
+                (into / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(file, into / relative)
+    else:
+        _unzip(submission.path, into)
+    homes = sorted((path.parent for path in into.rglob("mlp.py")
+                    if not SKIPPED_FOLDERS & set(path.relative_to(into).parts)),
+                   key=lambda folder: (len(folder.parts), str(folder)))
+    return homes[0] if homes else None
+
+
+def _unzip(path: Path, into: Path) -> None:
+    """Unzip the files of a zip that a submission may need (names kept inside `into`)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [member for member in archive.infolist() if not member.is_dir()
+                       and member.file_size <= LARGEST_FILE
+                       and not SKIPPED_FOLDERS & set(Path(member.filename).parts)]
+            if sum(member.file_size for member in members) > LARGEST_ZIP:
+                raise DataError(f"{path} unpacks to more than {LARGEST_ZIP // 2**20} MiB")
+            for member in members:
+                archive.extract(member, into)  # zipfile drops absolute paths and '..'
+    except (zipfile.BadZipFile, OSError) as error:
+        raise DataError(f"cannot unzip {path} ({error})") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# One item, in its sandbox
+
+
+def grade_item(item: str, folder: str) -> dict:
+    """In a sandbox: import the submission in folder (as mlp and main, as its own code imports
+    them) and run the item's check on it; the verdict, or an "error" when it cannot import."""
+    torch.set_num_threads(1)  # items run side by side, each on one core
+    offline_libraries()
+    _forget_project()
+    sys.path.insert(0, folder)
+    modules = {}
+    for name in checks.ITEMS[item].needs:
+        try:
+            modules[name] = __import__(name)
+        except Exception as error:
+            return {"error": f"importing {name}.py raised "
+                             f"{checks.student_error(error, Path(folder))}"}
+        except BaseException as error:  # SystemExit: the module ended the program
+            return {"error": f"importing {name}.py ended the program ({sandbox.describe(error)}); "
+                             f"keep such code under `if __name__ == '__main__':`"}
+    verdict = checks.ITEMS[item].check(checks.Submission(modules["mlp"], modules.get("main"),
+                                                         Path(folder)))
+    return {"cases": verdict.cases, "passed": verdict.passed, "feedback": verdict.feedback}
+
+
+def _forget_project() -> None:
+    """Forget this project's own modules (mlp, main, ...), so that `import mlp` finds the
+    submission's; and this project's folder on sys.path."""
+    project = os.path.dirname(os.path.abspath(__file__))
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None) or ""
+        if name != "__main__" and os.path.dirname(file) == project:
+            del sys.modules[name]
+    sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != project]
+
+
+def offline_libraries() -> None:
+    """What the skeleton's imports do at import time, made to work with no network: nltk's
+    download is a no-op, and its word_tokenize, which needs the punkt data to split sentences,
+    gets punkt's algorithm untrained when the data is missing; the downloaders of word vectors
+    and of IMDB say at once that nothing is downloaded while grading."""
+    import datasets
+    import gensim.downloader
+    import nltk
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    nltk.download = lambda *args, **kwargs: True
+    try:
+        nltk.data.find("tokenizers/punkt_tab/english/")
+    except LookupError:
+        splitter = PunktSentenceTokenizer()
+        nltk.tokenize.sent_tokenize = lambda text, language="english": splitter.tokenize(text)
+
+    def no_download(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"nothing is downloaded while grading ({args[0]!r} was asked for); "
+                           f"load word vectors and data under `if __name__ == '__main__':`")
+
+    gensim.downloader.load = no_download
+    datasets.load_dataset = no_download
+
+
+def warm_up() -> None:
+    """Import what submissions import, once, before any is forked: each item then starts in
+    milliseconds instead of seconds."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import datasets  # noqa: F401
+    import easydict  # noqa: F401
+    import gensim.downloader  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
+    import nltk  # noqa: F401
+    import tqdm  # noqa: F401
+    from torch.utils.data import DataLoader
+
+    # torch imports a second's worth of modules when its first optimizer and loader are made.
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    next(iter(DataLoader(checks.learnable(2, 0), batch_size=2)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Every item of every submission
+
+
+def grade(submissions: list[Found], rubric: Rubric, at_once: int
+          ) -> Iterator[tuple[Found, list[Score]]]:
+    """Each submission with its scores, item by item, as its last item finishes; every item in
+    a sandbox on a copy of its own, at_once at a time."""
+    warm_up()
+    staging = Path(tempfile.mkdtemp(prefix="hw3-grade-"))
+    try:
+        tasks, scores = [], {submission.id: {} for submission in submissions}
+        for index, submission in enumerate(submissions):
+            for item, found in _plan(submission, staging / str(index), rubric):
+                if isinstance(found, Score):
+                    scores[submission.id][item] = found
+                else:
+                    tasks.append(found)
+        finished = (submission for submission in submissions
+                    if len(scores[submission.id]) == len(checks.ITEMS))
+        yield from ((submission, list(scores[submission.id].values())) for submission in
+                    list(finished))
+        by_id = {submission.id: submission for submission in submissions}
+        for task, ran in sandbox.run_many(tasks, at_once):
+            submission_id, item = task.key
+            scores[submission_id][item] = score(item, rubric.points[item], ran)
+            if len(scores[submission_id]) == len(checks.ITEMS):
+                ordered = [scores[submission_id][name] for name in checks.ITEMS]
+                yield by_id[submission_id], ordered
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _plan(submission: Found, staging: Path, rubric: Rubric
+          ) -> Iterator[tuple[str, Score | sandbox.Task]]:
+    """For each item: its Score if it is not graded, else the sandbox Task that grades it (on a
+    copy of the submission of its own)."""
+    try:
+        home, trouble = unpack(submission, staging / "submission"), None
+    except DataError as error:
+        home, trouble = None, str(error)
+    for item, spec in checks.ITEMS.items():
+        points = rubric.points[item]
+        missing = [f"{name}.py" for name in spec.needs
+                   if home is None or not (home / f"{name}.py").is_file()]
+        if points == 0 or trouble or missing:
+            why = ("0 points in the rubric" if points == 0 else trouble or
+                   f"no {missing[0]} in the submission" + (" beside mlp.py" if home else ""))
+            yield item, Score(item, "NOT GRADED", 0.0, points, why)
+            continue
+        folder = staging / re.sub(r"\W+", "_", item)
+        shutil.copytree(home, folder)
+        yield item, sandbox.Task((submission.id, item), grade_item, (item, str(folder)), folder,
+                                 rubric.limits)
+
+
+def score(item: str, points: float, ran: sandbox.Ran) -> Score:
+    """An item's score from how its sandbox ended."""
+    value = ran.value if isinstance(ran.value, dict) else {}
+    error = ran.error or value.get("error")
+    if error:
+        if error.startswith("timed out"):
+            error += " (an endless loop, or far more work than the check's tiny inputs need)"
+        return Score(item, "ERROR", 0.0, points, error, ran.output)
+    cases, passed = value["cases"], value["passed"]
+    if passed == cases:
+        return Score(item, "PASS", points, points, f"all {cases} cases pass", ran.output)
+    feedback = value["feedback"]
+    lines = [f"- {line}" + (f" ({feedback.count(line)} cases)" if feedback.count(line) > 1 else "")
+             for line in dict.fromkeys(feedback)]
+    return Score(item, "FAIL", round(points * passed / cases, 2), points,
+                 "\n".join([f"{passed} of {cases} cases pass:", *lines]), ran.output)
+
+
+# ----------------------------------------------------------------------------------------------
+# What is printed and written
+
+
+def summary_lines(submission: Found, scores: list[Score]) -> list[str]:
+    """The console's lines for one submission: its total, then a line per item."""
+    total, most = sum(s.points for s in scores), sum(s.most for s in scores)
+    lines = [f"{submission.id}: {total:g} / {most:g}"]
+    for s in scores:
+        first = " ".join(s.why.split("\n- ", 1)[-1].split())  # its first case, on one line
+        why = "" if s.status == "PASS" else f"  {first[:150]}{'...' * (len(first) > 150)}"
+        lines.append(f"  {s.status:<10} {s.points:>5g} / {s.most:<3g} {s.item}{why}")
+    return lines
+
+
+def report_markdown(submission: Found, scores: list[Score]) -> str:
+    """report.md: the points of each item, then for each that lost points what was wrong and
+    what the submission printed meanwhile."""
+    total, most = sum(s.points for s in scores), sum(s.most for s in scores)
+    lines = [f"# {submission.id}: {total:g} / {most:g}", "",
+             f"Graded by `python main.py grade` from {submission.path.name}. Each item calls "
+             f"the submission's own functions on tiny inputs; see checks.py for what each "
+             f"expects.", "", "| item | status | points |", "| --- | --- | --- |",
+             *(f"| {s.item} | {s.status} | {s.points:g} / {s.most:g} |" for s in scores)]
+    for s in scores:
+        if s.status != "PASS":
+            lines += ["", f"## {s.item}: {s.status}", "", s.why]
+            if s.output.strip():
+                lines += ["", "What it printed:", "", "```", s.output.rstrip()[-4000:], "```"]
+    return "\n".join(lines) + "\n"
+
+
+def gradescope(scores: list[Score]) -> dict:
+    """results.json in Gradescope's autograder format."""
+    return {"score": sum(s.points for s in scores), "visibility": "visible",
+            "stdout_visibility": "visible",
+            "tests": [{"name": s.item, "score": s.points, "max_score": s.most,
+                       "status": "passed" if s.status == "PASS" else "failed",
+                       "output": s.why + (f"\n\nWhat it printed:\n{s.output[-4000:]}"
+                                          if s.status != "PASS" and s.output.strip() else ""),
+                       "visibility": "visible"} for s in scores]}
+
+
+def write_grades(out: Path, submission: Found, scores: list[Score]) -> None:
+    """The submission's report.md and results.json in out/<id>/, and its row of out/grades.csv
+    (the rows of other submissions, from this run or an earlier one, stay)."""
+    folder = out / submission.id
+    report, points = report_markdown(submission, scores), json.dumps(gradescope(scores), indent=1)
+    results.atomic_write(folder / "report.md", lambda tmp: tmp.write_text(report))
+    results.atomic_write(folder / "results.json", lambda tmp: tmp.write_text(points + "\n"))
+    header = ["submission", *checks.ITEMS, "total"]
+    rows = {}
+    if (out / "grades.csv").is_file():
+        with open(out / "grades.csv", newline="") as file:
+            rows = {row["submission"]: row for row in csv.DictReader(file)}
+    rows[submission.id] = {"submission": submission.id, **{s.item: f"{s.points:g}" for s in scores},
+                           "total": f"{sum(s.points for s in scores):g}"}
+    text = io.StringIO()
+    writer = csv.DictWriter(text, header, extrasaction="ignore", restval="")
+    writer.writeheader()
+    writer.writerows(rows.values())
+    results.atomic_write(out / "grades.csv", lambda tmp: tmp.write_text(text.getvalue()))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """python main.py grade's command line."""
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="a submission (a folder or .zip holding mlp.py and main.py, perhaps "
+                             "in a subfolder) or a folder of submissions (a subfolder or .zip "
+                             "each, as a grading platform exports them)")
+    parser.add_argument("--out", type=Path, default=Path("grades"),
+                        help="folder for grades.csv and each submission's report.md and "
+                             "results.json")
+    parser.add_argument("--rubric", type=Path, default=RUBRIC,
+                        help="each item's points, and the time and memory each may take")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="items graded at a time")
+
+
+def run(args: argparse.Namespace) -> None:
+    """Grade every submission the paths name; print and write each as it finishes."""
+    rubric = load_rubric(args.rubric)
+    submissions = find_submissions(args.paths)
+    print(f"grading {len(submissions)} submission{'s' * (len(submissions) > 1)}: "
+          f"{len(checks.ITEMS)} items each, {args.jobs} at a time, up to "
+          f"{rubric.limits.seconds:g} s each", flush=True)
+    for submission, scores in grade(submissions, rubric, max(args.jobs, 1)):
+        write_grades(args.out, submission, scores)
+        print("\n".join(summary_lines(submission, scores)), flush=True)
+    print(f"written {args.out / 'grades.csv'} and a report.md and results.json for each in "
+          f"{args.out}/")

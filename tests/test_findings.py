@@ -1,0 +1,470 @@
+"""hw3.md's findings against the committed runs (plots/results.json, diagnose.json, mistakes.json).
+
+Each test lists the claims of one part of hw3.md: what a number measures and the value the
+committed run gives it, written as hw3.md writes it. The part must quote every claim, wherever
+in its sentences, and every number with a decimal point that it writes must be one of them, so a
+reworded sentence breaks nothing and a changed number fails. What the words claim (a clear gap,
+a tie, seeds at chance) is checked on the run too.
+"""
+
+import json
+import re
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+import pytest
+from conftest import REPO, committed, section, table
+
+NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?(?:e[-+]\d+)?")
+
+
+def quoted(text: str) -> Counter:
+    """The numbers text writes, outside its $...$ formulas."""
+    return Counter(NUMBER.findall(re.sub(r"\$[^$]*\$", " ", text)))
+
+
+def assert_quotes(text: str, claims: dict[str, str], allowed: Iterable[str] = ()) -> None:
+    """text quotes each claim's value, and every number with a decimal point in it is a
+    claim's value or allowed (a setting of the run, a threshold)."""
+    written = quoted(text)
+    missing = {what: value for what, value in claims.items() if value not in written}
+    assert not missing, f"hw3.md does not quote these as the committed run gives them: {missing}"
+    known = {*claims.values(), *allowed}
+    unknown = [number for number in written if "." in number and number not in known]
+    assert not unknown, f"hw3.md writes numbers that no claim gives: {unknown}"
+
+
+def paragraph(text: str, start: str) -> str:
+    """The paragraph of text that begins with start (up to a blank line or the next numbered
+    item), on one line."""
+    return " ".join(re.split(r"\n\s*\n|\n\d+\. ", text.split(start, 1)[1], maxsplit=1)[0].split())
+
+
+def findings(heading: str) -> str:
+    """The **Findings.** paragraph under a heading ('### MLP structures'), on one line."""
+    text = (REPO / "hw3.md").read_text(encoding="utf-8").split(f"\n{heading}\n", 1)[1]
+    return " ".join(text.split("**Findings.**", 1)[1].split("\n\n", 1)[0].split())
+
+
+def mean_std_text(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f}"
+
+
+def best(run: dict) -> float:
+    return run["best_dev_acc"]
+
+
+def on_test(run: dict) -> float:
+    return run["test_acc"]
+
+
+def last(key: str) -> Callable[[dict], float]:
+    """A run's value of key at its last epoch."""
+    return lambda run: run[key][-1]
+
+
+class Run:
+    """Means, standard deviations and gaps over the seeds of the committed run's sweeps."""
+
+    def __init__(self, committed_results: dict) -> None:
+        self.sweeps = committed_results
+
+    def config(self, sweep: str, name: str) -> dict:
+        return next(c for c in self.sweeps[sweep]["configs"] if c["name"] == name)
+
+    def names(self, sweep: str) -> list[str]:
+        return [config["name"] for config in self.sweeps[sweep]["configs"]]
+
+    def values(self, sweep: str, name: str, value: Callable[[dict], float] | None = None) -> list:
+        """value(run) of each seed's run (default: its best dev accuracy)."""
+        return [(value or best)(run) for run in self.config(sweep, name)["runs"]]
+
+    def mean(self, sweep: str, name: str, value: Callable[[dict], float] | None = None) -> float:
+        return statistics.fmean(self.values(sweep, name, value))
+
+    def std(self, sweep: str, name: str, value: Callable[[dict], float] | None = None) -> float:
+        return statistics.stdev(self.values(sweep, name, value))
+
+    def gap(self, better: tuple[str, str], worse: tuple[str, str],
+            value: Callable[[dict], float] | None = None) -> float:
+        """The difference of two (sweep, name) configurations' means."""
+        return self.mean(*better, value) - self.mean(*worse, value)
+
+    def clear(self, better: tuple[str, str], worse: tuple[str, str],
+              value: Callable[[dict], float] | None = None) -> bool:
+        """hw3.md's test of a gap: every seed of better beats every seed of worse."""
+        return min(self.values(*better, value)) > max(self.values(*worse, value))
+
+
+@pytest.fixture(scope="module")
+def run(committed_results) -> Run:
+    return Run(committed_results)
+
+
+# ----------------------------------------------------------------------------------------------
+# The homework's sweeps
+
+
+@pytest.mark.parametrize("sweep", ["structures", "activations", "learning-rates"])
+def test_results_table_quotes_the_committed_run(run, sweep):
+    """Each configuration's best dev and test accuracy in hw3.md's table are the committed run's
+    mean ± std over seeds; bold marks only a configuration clearly better than every other."""
+    rows = table(section("Programming"), key=1)
+    label = {"structures": "{name}, lr {lr}", "activations": "{name}",
+             "learning-rates": "{lr}"}[sweep]
+    for name in run.names(sweep):
+        key = label.format(name=name.replace(" -> ", " → "), lr=run.config(sweep, name)["lr"])
+        cells = [cell.strip("* ") for cell in rows[key][2:4]]
+        assert cells == [mean_std_text(run.values(sweep, name)),
+                         mean_std_text(run.values(sweep, name, on_test))], key
+        for cell, value in zip(rows[key][2:4], (best, on_test), strict=True):
+            clearly_best = all(run.clear((sweep, name), (sweep, other), value)
+                               for other in run.names(sweep) if other != name)
+            assert cell.startswith("**") == clearly_best, (key, cell)
+
+
+def test_structures_findings(run, committed_results):
+    """No structure overfits, the first hidden layer's gain is clear and the second's is not,
+    three layers come last: with the numbers the committed run gives them."""
+    sweep = "structures"
+    none, one, two, three = ((sweep, name) for name in run.names(sweep))
+    structures = (none, one, two, three)
+    train_loss = [run.mean(*config, last("train_losses")) for config in structures]
+    loss_gap = max(run.mean(*config, last("dev_losses")) - run.mean(*config, last("train_losses"))
+                   for config in structures)
+    acc_gaps = [run.mean(*config, last("train_accs")) - run.mean(*config, last("dev_accs"))
+                for config in structures]
+    assert all(gap > 0 for gap in acc_gaps)  # train above dev: no underfitting claim to make
+    assert run.clear(one, none) and not run.clear(two, one) and not run.clear(one, two)
+    assert min(run.mean(*config) for config in structures) == run.mean(*three)
+    assert_quotes(findings("### MLP structures"), {
+        "epochs": str(committed_results[sweep]["settings"]["epochs"]),
+        "lowest train loss at the end": f"{min(train_loss):.2f}",
+        "highest train loss at the end": f"{max(train_loss):.2f}",
+        "largest dev - train loss at the end": f"{loss_gap:.3f}",
+        "largest train - dev accuracy at the end": f"{max(acc_gaps):.3f}",
+        "one hidden layer over none": f"{run.gap(one, none):.4f}",
+        "two hidden layers over one": f"{run.gap(two, one):.4f}"})
+
+
+def test_the_follow_up_findings_and_table(run, committed_results):
+    """The follow-up's best learning rate, clearly above the structures sweep's, and the
+    learning rates that leave most seeds at chance; its table is the committed run's."""
+    follow_up = "three-layer-learning-rates"
+    three = ("structures", run.names("structures")[3])
+    learned = {run.config(follow_up, name)["lr"]: sum(acc > 0.6 for acc in run.values(follow_up,
+                                                                                    name))
+               for name in run.names(follow_up)}
+    stuck_from = min(lr for lr, count in learned.items() if count < 2)
+    assert all(count < 2 for lr, count in learned.items() if lr >= stuck_from)
+    chance = max(acc for name in run.names(follow_up) for acc in run.values(follow_up, name)
+                 if acc <= 0.6)
+    good = (follow_up, max(run.names(follow_up), key=lambda name: run.mean(follow_up, name)))
+    assert run.clear(good, three)
+    text = paragraph(section("Programming"), "#### Follow-up: three hidden layers at other "
+                                             "learning rates\n\n")
+    assert_quotes(text, {"its best learning rate": str(run.config(*good)["lr"]),
+                         "its best dev accuracy": mean_std_text(run.values(*good)).split()[0],
+                         "its spread": mean_std_text(run.values(*good)).split()[-1],
+                         "the structures sweep's learning rate": str(run.config(*three)["lr"]),
+                         "most seeds at chance from": str(stuck_from),
+                         "chance": f"{chance:.2f}"})
+    rows = table(section("Programming"))
+    for name in run.names(follow_up):
+        values = run.values(follow_up, name)
+        assert rows[name.removeprefix("lr ")][1:] == [
+            mean_std_text(values), f"{learned[run.config(follow_up, name)['lr']]} of "
+                                   f"{len(values)}"], name
+    assert rows[f"{run.config(*three)['lr']} (the structures sweep)"][1] == \
+        mean_std_text(run.values(*three))
+    command = committed_results[follow_up]["settings"]["command"]
+    assert f"`{command}`" in section("Programming")
+
+
+def test_activations_findings(run):
+    """The range of best dev and test accuracies, each beside its activation, and the clear
+    gaps the findings name are all the clear gaps there are."""
+    sweep = "activations"
+    names = run.names(sweep)
+    dev = {name: run.mean(sweep, name) for name in names}
+    test = {name: run.mean(sweep, name, on_test) for name in names}
+    low, high = min(dev, key=dev.get), max(dev, key=dev.get)
+    test_low, test_high = min(test, key=test.get), max(test, key=test.get)
+    text = findings("### Activation functions")
+    assert_quotes(text, {"lowest best dev accuracy": f"{dev[low]:.4f}",
+                         "highest best dev accuracy": f"{dev[high]:.4f}",
+                         "their spread": f"{dev[high] - dev[low]:.4f}",
+                         "lowest test accuracy": f"{test[test_low]:.4f}",
+                         "highest test accuracy": f"{test[test_high]:.4f}"})
+    for value, name in ((dev[low], low), (dev[high], high), (test[test_low], test_low),
+                        (test[test_high], test_high)):
+        assert f"{value:.4f} ({name})" in text
+    clear = {(better, worse) for value in (best, on_test) for better in names for worse in names
+             if run.clear((sweep, better), (sweep, worse), value)}
+    named = {name for pair in clear for name in pair}
+    said = text.split("clear gap", 1)[1].split(";")[0]
+    assert {name for name in names if re.search(rf"\b{name}\b", said)} == named
+
+
+def test_learning_rate_findings(run, committed_results):
+    """The two best rates tie, the gaps to the largest and the smallest rate are clear: with
+    the numbers the committed run gives them."""
+    sweep = "learning-rates"
+    lrs = {run.config(sweep, name)["lr"]: (sweep, name) for name in run.names(sweep)}
+    first, second = sorted(sorted(lrs, key=lambda lr: run.mean(*lrs[lr]))[-2:], reverse=True)
+    assert f"{run.mean(*lrs[first]):.4f}" == f"{run.mean(*lrs[second]):.4f}"  # a tie
+    assert not run.clear(lrs[first], lrs[second]) and not run.clear(lrs[second], lrs[first])
+    high, low = max(lrs), min(lrs)
+    assert run.clear(lrs[first], lrs[high]) and run.clear(lrs[first], lrs[low])
+    assert_quotes(findings("### Learning rate"), {
+        "the best rate": str(first), "the other best rate": str(second),
+        "their best dev accuracy": f"{run.mean(*lrs[first]):.4f}",
+        "the first one's spread": f"{run.std(*lrs[first]):.4f}",
+        "the second one's spread": f"{run.std(*lrs[second]):.4f}",
+        "the largest rate": str(high),
+        "its dev accuracy after epoch 1": f"{run.mean(*lrs[high], lambda r: r['dev_accs'][0]):.4f}",
+        "its gap": f"{run.gap(lrs[first], lrs[high]):.4f}", "the smallest rate": str(low),
+        "its train loss at the end": f"{run.mean(*lrs[low], last('train_losses')):.4f}",
+        "epochs": str(committed_results[sweep]["settings"]["epochs"]),
+        "the best rate's train loss at the end":
+            f"{run.mean(*lrs[first], last('train_losses')):.4f}",
+        "the smallest rate's gap": f"{run.gap(lrs[first], lrs[low]):.4f}"})
+
+
+# ----------------------------------------------------------------------------------------------
+# Beyond the homework
+
+
+def test_beyond_table_and_findings(run, committed_results):
+    """The table of the four models and the numbers of their findings are the committed run's:
+    test accuracy gains, pretraining's small share, and the early best dev epochs."""
+    sweep = "beyond"
+    frozen, glove, bigrams, scratch = ((sweep, name) for name in run.names(sweep))
+    rows = table(section("Beyond the homework"))
+    for config in (frozen, glove, bigrams, scratch):
+        (cells,) = (cells for key, cells in rows.items() if key.split(" (")[0] == config[1])
+        assert cells[1:] == [mean_std_text(run.values(*config)),
+                             mean_std_text(run.values(*config, on_test)),
+                             f"{run.mean(*config, lambda r: r['seconds']):.1f}"], config
+    assert run.clear(glove, frozen, on_test) and run.clear(bigrams, glove, on_test)
+    assert not run.clear(glove, scratch, on_test)
+    learned = (glove, bigrams, scratch)
+    unigram_best = run.values(*glove, lambda r: r["best_epoch"]) + \
+        run.values(*scratch, lambda r: r["best_epoch"])
+    first_epoch = [run.mean(*config, lambda r: r["dev_accs"][0]) for config in (glove, scratch)]
+    assert_quotes(findings("## Beyond the homework"), {
+        "the frozen mean's test accuracy": f"{run.mean(*frozen, on_test):.4f}",
+        "GloVe, learned": f"{run.mean(*glove, on_test):.4f}",
+        "what bigrams add": f"{run.gap(bigrams, glove, on_test):.4f}",
+        "what pretraining adds on test": f"{run.gap(glove, scratch, on_test):.4f}",
+        "what it adds after epoch 1": f"{first_epoch[0] - first_epoch[1]:.4f}",
+        "the learned models' train accuracy at the end":
+            f"{min(run.mean(*config, last('train_accs')) for config in learned):.4f}",
+        "epochs": str(committed_results[sweep]["settings"]["epochs"]),
+        "the earliest best epoch": str(min(unigram_best)),
+        "the latest best epoch without bigrams": str(max(unigram_best))}, allowed=["0.77"])
+
+
+def test_nearest_neighbours_are_the_committed_runs(committed_results):
+    """The neighbours table is the first seed's, before and after training, and every word the
+    text after it cites is a query or one of the neighbours."""
+    (first, *_) = (run for config in committed_results["beyond"]["configs"]
+                   for run in config["runs"] if "neighbours" in run)
+    before, after = first["neighbours"]["before"], first["neighbours"]["after"]
+    text = section("Beyond the homework")
+    assert f"(seed {first['seed']})" in text
+    rows = table(text)
+    for word in before:
+        assert rows[word][1:] == [", ".join(before[word]), ", ".join(after[word])], word
+    prose = text.split(rows[list(before)[-1]][0] + " |", 1)[1]
+    words = {word for listed in (*before.values(), *after.values()) for word in listed}
+    assert set(re.findall(r"\*(\w+)\*", prose)) <= words | set(before)
+
+
+# ----------------------------------------------------------------------------------------------
+# Inside the network, and the demonstrations beside the written answers (python main.py diagnose)
+
+
+@pytest.fixture(scope="module")
+def watched(committed_results) -> dict[str, dict]:
+    """The watched runs of python main.py diagnose, by name: the first seed's run, its "lr"
+    and what was seen "inside"."""
+    return {config["name"]: {**config["runs"][0], "lr": config["lr"]}
+            for config in committed_results["diagnose"]["configs"]}
+
+
+@pytest.fixture(scope="module")
+def shown() -> dict:
+    """plots/diagnose.json as committed: the demonstrations' numbers."""
+    return json.loads(committed("plots/diagnose.json"))
+
+
+def test_the_watched_runs_are_the_follow_up_runs(committed_results, watched):
+    """The runs that diagnose watched are those of the follow-up and the structures sweep (the
+    same seed): the same dev accuracy at every epoch, as hw3.md says."""
+    follow_up = {config["name"]: config for config in
+                 committed_results["three-layer-learning-rates"]["configs"]}
+    structures = {config["name"]: config for config in committed_results["structures"]["configs"]}
+    assert watched["3 x 512, lr 0.01"]["dev_accs"] == follow_up["lr 0.01"]["runs"][0]["dev_accs"]
+    assert watched["3 x 512, lr 0.002"]["dev_accs"] == follow_up["lr 0.002"]["runs"][0]["dev_accs"]
+    assert watched["512, lr 0.02"]["dev_accs"] == structures["512"]["runs"][0]["dev_accs"]
+    assert {len(run["inside"]["steps"]) for run in watched.values()} == {50}
+    assert all(run["seed"] == 42 for run in watched.values())
+    assert_quotes(section("Inside the network").split("**What happened.**")[0],
+                  {"looks": "50", "seed": "42"}, allowed=["0.01", "0.002", "0.02", "0.99"])
+
+
+def _first(steps: list[int], values: list[float], test: Callable[[float], bool],
+           after: int = -1) -> int:
+    return next(step for step, value in zip(steps, values, strict=True)
+                if step > after and test(value))
+
+
+def _series(run: dict, part: str, layer: int, key: str) -> list:
+    """One layer's value of key at each look of a watched run."""
+    return [look[layer][key] for look in run["inside"][part]]
+
+
+def _at(run: dict, values: list, step: int) -> float:
+    """A series' value at a step."""
+    return values[run["inside"]["steps"].index(step)]
+
+
+def _failing_claims(fail: dict) -> dict[str, str]:
+    """What "What happened" quotes of the run that stays at chance."""
+    steps = fail["inside"]["steps"]
+    second, third = (_series(fail, "hidden", layer, "saturated") for layer in (1, 2))
+    full = _first(steps, second, lambda v: v == 1.0)
+    assert all(v == 1.0 for step, v in zip(steps, second, strict=True) if step >= full)
+    nearly, third_full = (_first(steps, values, lambda v: v >= 0.99) for values in (second, third))
+    grads = [_series(fail, "layers", layer, "grad_norm") for layer in (0, 1)]
+    ratios = [_series(fail, "layers", layer, "update_ratio") for layer in (0, 1)]
+    return {
+        "failing lr": str(fail["lr"]), "step 1's change of the first layer, %":
+            f"{100 * 10 ** ratios[0][1]:.0f}", "its update ratio": f"{-ratios[0][1]:.2f}",
+        "dev batch loss at the start": f"{fail['inside']['dev_loss'][0]:.2f}",
+        "after step 1": f"{fail['inside']['dev_loss'][1]:.2f}",
+        "layer 2 saturated at step 2, %": f"{100 * _at(fail, second, 2):.1f}",
+        "at its nearly-full step, %": f"{100 * _at(fail, second, nearly):.1f}",
+        "nearly full from step": str(nearly), "full from step": str(full),
+        "its mean output at the end": f"{fail['inside']['hidden'][-1][1]['mean']:.3f}",
+        "first layer gradient at step 1": f"{grads[0][1]:.1e}",
+        "at the full step": f"{_at(fail, grads[0], full):.1e}",
+        "at the end": f"{grads[0][-1]:.1e}", "second layer's at step 1": f"{grads[1][1]:.1e}",
+        "second layer's at the end": f"{grads[1][-1]:.1e}",
+        "first layer's update ratio at the end": f"{-ratios[0][-1]:.2f}",
+        "second layer's": f"{-ratios[1][-1]:.2f}",
+        "third layer's saturation, %": f"{100 * _at(fail, third, third_full):.1f}",
+        "from step": str(third_full), "failing run's best dev": f"{fail['best_dev_acc']:.2f}"}
+
+
+def _learning_claims(learn: dict, ref: dict) -> dict[str, str]:
+    """What "What happened" quotes of the run that learns and of the reference run."""
+    learned = _series(learn, "hidden", 1, "saturated")
+    peak = max(learned)
+    peak_step = learn["inside"]["steps"][learned.index(peak)]
+    low_step = _first(learn["inside"]["steps"], learned, lambda v: v < 0.01, after=peak_step)
+    grads = _series(learn, "layers", 0, "grad_norm")
+    dip = min(grad for grad in grads if grad is not None)
+    return {
+        "learning lr": str(learn["lr"]), "its layer 2 peak, %": f"{100 * peak:.1f}",
+        "at step": str(peak_step), "its low after, %": f"{100 * _at(learn, learned, low_step):.1f}",
+        "at step ": str(low_step), "its first layer's dip": f"{dip:.1e}",
+        "at the dip's step": str(learn["inside"]["steps"][grads.index(dip)]),
+        "its gradient at the end": f"{grads[-1]:.2f}",
+        "its update ratio at the end": f"{-_series(learn, 'layers', 0, 'update_ratio')[-1]:.2f}",
+        "its best dev": f"{learn['best_dev_acc']:.4f}", "reference lr": str(ref["lr"]),
+        "reference saturated at the end, %":
+            f"{100 * _series(ref, 'hidden', 0, 'saturated')[-1]:.1f}",
+        "reference best dev": f"{ref['best_dev_acc']:.4f}",
+        "reference gradient at the end": f"{_series(ref, 'layers', 0, 'grad_norm')[-1]:.2f}"}
+
+
+def test_inside_the_network_findings(watched):
+    """What happened inside the failing, the learning and the reference run: every number the
+    paragraph quotes is the committed watched runs'."""
+    claims = {**_failing_claims(watched["3 x 512, lr 0.01"]),
+              **_learning_claims(watched["3 x 512, lr 0.002"], watched["512, lr 0.02"])}
+    assert_quotes(paragraph(section("Inside the network"), "**What happened.**"), claims)
+
+
+def test_constant_initialisation_shown_on_the_code(shown):
+    """Concept 6's demonstration quotes diagnose.json: one distinct unit from the constant
+    start, 512 from the default one, and their dev accuracies."""
+    constant, default = shown["constant_init"]["constant"], shown["constant_init"]["default"]
+    assert constant["distinct_units"] == 1 and default["distinct_units"] == 512
+    text = paragraph(section("Concepts, intuitions and big picture"), "*Shown on the code*")
+    assert_quotes(text, {"distinct units from the constant": "1", "from the default": "512",
+                         "largest difference": f"{constant['largest_row_difference']:.1f}",
+                         "constant start's dev accuracy": f"{constant['dev_acc']:.4f}",
+                         "default start's": f"{default['dev_acc']:.4f}"},
+                  allowed=["0.1", "0.02"])
+
+
+def test_xor_shown_on_the_code(shown):
+    """XOR 3 and 4's demonstrations quote diagnose.json: from zeros only b2 moves and the
+    output is constant; from 0.5 the units stay copies; the random starts' outcomes."""
+    xor = shown["xor"]
+    zeros_text, constant_text = (paragraph(part, "*Shown on the code*") for part in
+                                 section("Simulating XOR").split("4. **Extra credit", 1))
+    assert xor["zeros"]["moved"] == ["linears.1.bias"] and "`linears.1.bias`" in zeros_text
+    assert max(xor["zeros"]["outputs"]) - min(xor["zeros"]["outputs"]) < 1e-6
+    assert_quotes(zeros_text, {"the outputs": f"{xor['zeros']['outputs'][0]:.3f}"},
+                  allowed=["0.1"])
+    two, eight = xor["random"]["2"], xor["random"]["8"]
+    assert xor["constant"]["largest_row_difference"] == 0
+    assert_quotes(constant_text, {
+        "units apart": f"{xor['constant']['largest_row_difference']:.1f}",
+        **{f"output {i}": f"{y:.3f}" for i, y in enumerate(xor["constant"]["outputs"])},
+        "two units learned": str(two["learned"]), "of seeds": str(two["seeds"]),
+        "dead unit": str(two["dead_unit"]), "linear": str(two["linear"]),
+        "other": str(two["other"]), "eight units learned": str(eight["learned"])},
+        allowed=["0.5", "0.1"])
+
+
+def test_vanishing_gradients_shown_on_the_code(shown):
+    """Activations 3's demonstration quotes diagnose.json's gradient norms at one and eight
+    hidden layers, and Sigmoid's fall is steeper than (1/4)^L."""
+    depth = shown["depth"]
+    assert depth["depths"] == list(range(1, 9))
+    sigmoid = depth["Sigmoid"]
+    assert sigmoid[-1] < sigmoid[0] * 0.25 ** 7 and sigmoid == sorted(sigmoid, reverse=True)
+    text = paragraph(section("Activations per layer, keeps linearity away"),
+                     "*Shown on the code*")
+    assert_quotes(text, {f"{name} at {layers}": f"{depth[name][index]:.1e}"
+                         for name in ("Sigmoid", "Tanh", "ReLU") for layers, index in
+                         (("one layer", 0), ("eight", -1))})
+
+
+def test_the_mistakes_findings():
+    """The mistakes paragraph quotes the committed plots/mistakes.json of the best kept model
+    (the one predict uses), and the reviews it quotes with their probabilities."""
+    every = json.loads(committed("plots/mistakes.json"))
+    sweep = max(every, key=lambda name: every[name]["dev_acc"])
+    found = every[sweep]
+    intro = section("Programming").split("### What the best model gets wrong", 1)[1]
+    assert found["model"] in intro and f"{found['dev_acc']:.4f}" in intro
+    text = findings("### What the best model gets wrong")
+    negation, contrast = found["negation"], found["contrast"]
+    shown = {item["text"]: item for way in ("false_positives", "false_negatives")
+             for item in found[way]}
+    quoted_reviews = re.findall(r'"([^"]+)"[^"(]*\((?:P\(positive\) )?(\d\.\d{3})\)', text)
+    assert len(quoted_reviews) == 2
+    for words, probability in quoted_reviews:
+        (item,) = (item for review, item in shown.items() if words in " ".join(review.split()))
+        assert f"{item['p_positive']:.3f}" == probability
+    assert_quotes(text, {
+        "mistakes": str(found["mistakes"]), "dev reviews": str(found["dev_reviews"]),
+        "counted": str(found["counted"]),
+        "negation share, mistakes": f"{100 * negation['mistakes']['share']:.0f}",
+        "negation share, all": f"{100 * negation['all']['share']:.0f}",
+        "negations per 100 words, mistakes": f"{negation['mistakes']['per_100_words']:.2f}",
+        "negations per 100 words, all": f"{negation['all']['per_100_words']:.2f}",
+        "contrast share, mistakes": f"{100 * contrast['mistakes']['share']:.0f}",
+        "contrast share, all": f"{100 * contrast['all']['share']:.0f}",
+        "contrasts per 100 words, mistakes": f"{contrast['mistakes']['per_100_words']:.2f}",
+        "contrasts per 100 words, all": f"{contrast['all']['per_100_words']:.2f}",
+        "median words, mistakes": f"{found['median_words']['mistakes']:g}",
+        "median words, all": f"{found['median_words']['all']:g}",
+        **{f"quoted review {i}": p for i, (_, p) in enumerate(quoted_reviews)}})
