@@ -51,6 +51,7 @@ SATURATED: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": lambda h: (h == 0).all(dim=0, keepdim=True).expand_as(h),  # dead on every example
 }
 CONSTANT = 0.1  # constant initialisation: every weight and bias of the network
+LARGE = (1.0, 2.0)  # "large positive" initial weights (concept 7): drawn from U(1, 2)
 XOR_X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = torch.tensor([0.0, 1.0, 1.0, 0.0])
 XOR_STEPS, XOR_LR, XOR_SEEDS = 2000, 0.1, 20  # full-batch gradient descent on the MSE
@@ -60,10 +61,12 @@ DEPTHS = range(1, 9)  # hidden layers of 512, for the gradient that reaches the 
 
 
 def explore_diagnose(dev_d: dict, train_d: dict, test_d: dict, embeddings: WordVectors, *,
-                     watched: list[dict], demonstrated: dict, **options) -> list[dict]:
+                     watched: list[dict], demonstrated: dict[str, dict],
+                     **options) -> list[dict]:
     """Train and watch the watched configurations (results.json's "diagnose", its runs with what
     was seen "inside"), run the demonstrations (diagnose.json; demonstrated: the configuration
-    a constant start is trained as), and draw their plots. options: those of sweeps.Options."""
+    each is trained as, by its name: constant_init, large_weights), and draw their plots.
+    options: those of sweeps.Options."""
     options = sweeps.Options(**options)
     data = featurise(mlp.Splits(dev_d, train_d, test_d), embeddings, options.cache_dir)
     found = sweeps.train_sweep("diagnose", watched, run_watched, data, options, data.sizes)
@@ -184,9 +187,10 @@ def run_watched(config: dict, data: Featurised, *, device: str,
 # The written answers, shown
 
 
-def demonstrations(data: Featurised, demonstrated: dict) -> dict:
+def demonstrations(data: Featurised, demonstrated: dict[str, dict]) -> dict:
     """Each demonstration's numbers, by name."""
-    return {"constant_init": constant_initialisation(data, demonstrated),
+    return {"constant_init": constant_initialisation(data, demonstrated["constant_init"]),
+            "large_weights": large_positive_weights(data, demonstrated["large_weights"]),
             "xor": xor_from_each_start(),
             "depth": gradient_by_depth(data.train.tensors[0][:DEV_BATCH],
                                        data.train.tensors[1][:DEV_BATCH])}
@@ -214,6 +218,39 @@ def constant_initialisation(data: Featurised, config: dict, value: float = CONST
         found[start] = {"largest_row_difference": (rows - rows[0]).abs().max().item(),
                         "distinct_units": len(torch.unique(rows, dim=0)),
                         "dev_acc": curves.dev_accs[-1]}
+    return found
+
+
+def large_positive_weights(data: Featurised, config: dict, low: float = LARGE[0],
+                           high: float = LARGE[1]) -> dict:
+    """The configuration's model from PyTorch's default initialisation and with every weight
+    drawn from U(low, high), large and positive (concept 7): at the start, the share of each
+    hidden layer's units that are saturated and the first layer's gradient norm, on DEV_BATCH
+    training reviews; and the dev accuracy after one epoch as its sweep trains it."""
+    inputs, labels = (tensor[:DEV_BATCH] for tensor in data.train.tensors)
+    found = {}
+    for start in ("default", "large"):
+        torch.manual_seed(mlp.SEED)
+        model = mlp.SentimentClassifier(data.embeddings.vector_size, mlp.NUM_CLASSES,
+                                        config["hidden_dims"], config["activation"])
+        if start == "large":
+            for linear in model.linears:
+                nn.init.uniform_(linear.weight, low, high)
+        outputs = []
+        hook = model.activation.register_forward_hook(
+            lambda *io, outputs=outputs: outputs.append(io[2]))  # each hidden layer's output
+        model.loss(model(inputs), labels).backward()
+        hook.remove()
+        saturated = SATURATED[config["activation"].lower()]
+        found[start] = {"saturated": [saturated(h).float().mean().item() for h in outputs],
+                        "grad_norm": model.linears[0].weight.grad.norm().item()}
+        model.zero_grad()
+        optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"])
+        curves = mlp.train(model, optimizer, mlp.create_dataloader(data.train,
+                                                                   config["batch_size"]),
+                           mlp.create_dataloader(data.dev, config["batch_size"], shuffle=False),
+                           1, progress=False)
+        found[start]["dev_acc"] = curves.dev_accs[-1]
     return found
 
 
@@ -306,9 +343,14 @@ def gradient_by_depth(inputs: torch.Tensor, labels: torch.Tensor,
 def demonstrations_text(shown: dict) -> str:
     """The demonstrations' numbers, as printed at the end of python main.py diagnose."""
     constant, xor, depth = shown["constant_init"], shown["xor"], shown["depth"]
+    large = shown["large_weights"]
     lines = ["constant initialisation, one epoch: "
              + "; ".join(f"{start}: {found['distinct_units']} distinct units of 512, dev acc "
                          f"{found['dev_acc']:.4f}" for start, found in constant.items()),
+             f"weights from U{LARGE}: "
+             + "; ".join(f"{start}: saturated {[round(share, 3) for share in found['saturated']]}"
+                         f", first layer's gradient {found['grad_norm']:.1e}, dev acc after an "
+                         f"epoch {found['dev_acc']:.4f}" for start, found in large.items()),
              f"XOR from zeros: outputs {[round(y, 3) for y in xor['zeros']['outputs']]}, "
              f"moved: {', '.join(xor['zeros']['moved']) or 'nothing'}",
              f"XOR from {XOR_CONSTANT}: outputs {[round(y, 3) for y in xor['constant']['outputs']]}"
@@ -346,8 +388,8 @@ def plot_inside(watched: list[dict], metric: str, save_fig_path: Path) -> None:
     axes = fig.subplots(1, len(watched), sharey=True, squeeze=False)[0]
     for ax, config in zip(axes, watched, strict=True):
         run, inside = config["runs"][0], config["runs"][0]["inside"]
-        learned = sum(other["best_dev_acc"] > 0.6 for other in config["runs"])
-        verdict = "learns" if run["best_dev_acc"] > 0.6 else "stays at chance"
+        learned = sum(other["best_dev_acc"] > sweeps.LEARNED for other in config["runs"])
+        verdict = "learns" if run["best_dev_acc"] > sweeps.LEARNED else "stays at chance"
         ax.set(title=f"{config['name']}, seed {run['seed']}: {verdict}\n(best dev acc "
                      f"{run['best_dev_acc']:.2f}; {learned} of {len(config['runs'])} seeds learn)",
                xlabel="training step (log scale)", xscale="symlog")

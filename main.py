@@ -127,8 +127,9 @@ def explore_diagnose(dev_d: dict, train_d: dict, test_d: dict, embeddings,
     watched = [{**named(follow_up, f"lr {lr}"), "name": f"3 x 512, lr {lr}"}
                for lr in (0.01, 0.002)]
     watched.append({**reference, "name": f"512, lr {reference['lr']}"})
+    demonstrated = {"constant_init": reference, "large_weights": structures()[-1]}
     return diagnose.explore_diagnose(dev_d, train_d, test_d, embeddings, watched=watched,
-                                     demonstrated=reference, **run_options(options))
+                                     demonstrated=demonstrated, **run_options(options))
 
 
 def explore_beyond(dev_d: dict, train_d: dict, test_d: dict, embeddings,
@@ -180,9 +181,9 @@ def run_sweep(sweep: str, configs: list[dict], splits: Splits, embeddings, *,
 def plot_sweep(sweep: str, found: list[dict], plots_dir: Path, subject: str,
                loss_plots: bool) -> None:
     """Dev accuracy and loss across the configurations (and each one's train vs dev loss, all
-    on one scale). More than four configurations get a panel each."""
+    on one scale). More than four configurations, or one whose seeds stay at chance (where
+    their curves would lie on each other), get a panel each."""
     prefix = sweep.replace("-", "_")
-    lrs = len({config["lr"] for config in found}) > 1  # a learning rate each: say it
 
     def per_seed(config: dict, key: str) -> list[list[float]]:
         return [run[key] for run in config["runs"] if run[key]]
@@ -198,16 +199,26 @@ def plot_sweep(sweep: str, found: list[dict], plots_dir: Path, subject: str,
                              title=f"Train and dev loss, {layers_in_words(config['hidden_dims'])}"
                                    f", lr {config['lr']}",
                              ylim=(min(losses) - margin, max(losses) + margin))
-    names = [f"{c['name']} (lr {c['lr']})" if lrs and "lr" not in c["name"] else c["name"]
-             for c in found]
+    labels = [label(config, len({config["lr"] for config in found}) > 1) for config in found]
+    panels = len(found) > 4 or any(": " in text for text in labels)
     for key, metric, short in (("dev_accs", "dev accuracy", "dev_acc"),
                                ("dev_losses", "dev loss", "dev_loss")):
         curves = [per_seed(config, key) for config in found]
         ylim = zoom(curves)
-        visualize_configs(curves, names, metric, plots_dir / f"{prefix}_{short}.png",
+        visualize_configs(curves, labels, metric, plots_dir / f"{prefix}_{short}.png",
                           title=f"{metric.capitalize()} per epoch, {subject}"
                                 + (" (epoch 1 off the scale)" if ylim else ""),
-                          panels=len(found) > 4, ylim=ylim)
+                          panels=panels, ylim=ylim)
+
+
+def label(config: dict, lr: bool) -> str:
+    """A configuration's name in a plot: with its learning rate (lr) when the sweep's differ,
+    and how many of its seeds left chance when not all did."""
+    name = f"{config['name']} (lr {config['lr']})" if lr and "lr" not in config["name"] \
+        else config["name"]
+    learned = sum((run["best_dev_acc"] or 0) > sweeps.LEARNED for run in config["runs"])
+    runs = len(config["runs"])
+    return name if learned == runs else f"{name}: {learned} of {runs} seeds leave chance"
 
 
 def zoom(curves: list[list[list[float]]], skip: int = 1) -> tuple[float, float] | None:

@@ -122,7 +122,16 @@ def find_model(name: str | None, plots_dir: str | os.PathLike = results.PLOTS_DI
     if not paths:
         raise DataError(f"no kept model in {folder}; `python main.py` trains the sweeps and "
                         f"keeps the best model of each")
-    return max(paths, key=lambda path: load_model(path).saved["dev_acc"])
+    return max(paths, key=_dev_accuracy)
+
+
+def _dev_accuracy(path: Path) -> float:
+    """The dev accuracy a model file records, read without reading its weights (mmap); -1 for
+    a file that is not a kept model (load_model says what is wrong with it, if it is chosen)."""
+    try:
+        return float(torch.load(path, map_location="cpu", weights_only=True, mmap=True)["dev_acc"])
+    except Exception:
+        return -1.0
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,12 +1,17 @@
-"""The committed run: full-data sweeps with three seeds, and every plot that hw3.md shows.
+"""The committed run: full-data sweeps with three seeds, every plot that hw3.md shows, and a new
+run of the README's command giving the same numbers.
 
-Read through git from HEAD, because `python main.py` rewrites plots/ with its own run.
+The committed files are read through git from HEAD, because `python main.py` rewrites plots/.
 """
 
+import json
 import re
+from collections.abc import Iterator
 
 import pytest
 from conftest import PLOTS, PNG, REPO, committed
+
+README_COMMAND = "python main.py"  # what the README says to run, and CI runs
 
 
 def test_committed_sweeps_are_complete_full_data_runs(committed_results):
@@ -32,3 +37,37 @@ def test_every_plot_hw3_shows_is_committed():
     """No image link of hw3.md points at a file that is not committed."""
     for path in re.findall(r"\]\((plots/[\w.]+\.png)\)", (REPO / "hw3.md").read_text()):
         assert committed(path).startswith(PNG), path
+
+
+def _numbers_apart(ran: object, kept: object, where: str = "") -> Iterator[str]:
+    """Where two results files' numbers differ by more than hw3.md's four decimals (or, for
+    numbers under 0.001, by more than 0.1 % of them), or their shapes differ; seconds, commands
+    and machines aside."""
+    if isinstance(kept, dict) and isinstance(ran, dict):
+        if set(kept) != set(ran):
+            yield f"{where}: keys {sorted(set(kept) ^ set(ran))}"
+        for key in set(kept) & set(ran) - {"seconds", "command", "machine"}:
+            yield from _numbers_apart(ran[key], kept[key], f"{where}/{key}")
+    elif isinstance(kept, list) and isinstance(ran, list) and len(kept) == len(ran):
+        for index, (one, other) in enumerate(zip(ran, kept, strict=True)):
+            yield from _numbers_apart(one, other, f"{where}[{index}]")
+    elif isinstance(kept, float | int) and isinstance(ran, float | int) and \
+            not isinstance(kept, bool):
+        if abs(ran - kept) >= (1e-4 if abs(kept) >= 1e-3 else 1e-3 * abs(kept) + 1e-12):
+            yield f"{where}: {ran!r} now, {kept!r} committed"
+    elif ran != kept:
+        yield f"{where}: {ran!r} now, {kept!r} committed"
+
+
+@pytest.mark.parametrize("name", ["results.json", "mistakes.json", "diagnose.json"])
+def test_the_readme_command_gives_the_committed_numbers(name):
+    """After the README's `python main.py` (CI runs it before the tests), the files it wrote
+    hold the committed numbers, to the four decimals hw3.md quotes."""
+    results = REPO / "plots" / "results.json"
+    commands = set(re.findall(r'"command": "([^"]*)"', results.read_text())) \
+        if results.is_file() else set()
+    if commands != {README_COMMAND} or results.read_bytes() == committed("plots/results.json"):
+        pytest.skip(f"plots/ is not from a new run of `{README_COMMAND}`")
+    ran = json.loads((REPO / "plots" / name).read_text())
+    apart = list(_numbers_apart(ran, json.loads(committed(f"plots/{name}"))))
+    assert apart == [], f"{len(apart)} numbers differ, such as {apart[:5]}"

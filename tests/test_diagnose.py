@@ -91,6 +91,16 @@ def test_constant_initialisation_keeps_every_unit_a_copy(featurised):
     assert found["default"]["largest_row_difference"] > 0.01
 
 
+def test_large_positive_weights_saturate_and_vanish_the_gradient(featurised):
+    """Weights from U(1, 2) saturate the second and third Sigmoid layers' units, and the first
+    layer's gradient is orders of magnitude below the default start's."""
+    found = diagnose.large_positive_weights(featurised, {
+        "hidden_dims": [64, 64, 64], "activation": "Sigmoid", "lr": 0.001, "batch_size": 64})
+    assert found["large"]["saturated"][1:] == [1.0, 1.0]
+    assert found["large"]["grad_norm"] < 1e-6 * found["default"]["grad_norm"]
+    assert found["default"]["saturated"] == [0.0, 0.0, 0.0]
+
+
 def test_xor_from_zeros_from_a_constant_and_from_random_starts():
     """From zeros only the output bias moves and the output is one constant; from a constant
     the two hidden units stay copies and XOR is not reached; random starts of eight hidden
@@ -125,14 +135,15 @@ def test_the_experiment_end_to_end(tmp_path, tiny_splits, tiny_vectors, monkeypa
     monkeypatch.setattr(diagnose, "XOR_STEPS", 50)
     watched = [{"name": name, "hidden_dims": hidden, "activation": "Sigmoid", "lr": 0.01,
                 "batch_size": 64} for name, hidden in (("three", [8, 8, 8]), ("one", [8]))]
+    demonstrated = {"constant_init": watched[1], "large_weights": watched[0]}
     results = diagnose.explore_diagnose(*tiny_splits, tiny_vectors, watched=watched,
-                                        demonstrated=watched[1], num_epochs=2, seeds=[1, 2],
+                                        demonstrated=demonstrated, num_epochs=2, seeds=[1, 2],
                                         workers=1, plots_dir=tmp_path, cache_dir=None)
     recorded = json.loads((tmp_path / "results.json").read_text())["sweeps"]["diagnose"]
     assert recorded["complete"] and recorded["configs"] == json.loads(json.dumps(results))
     assert [[len(run["inside"]["hidden"][0]) for run in r["runs"]] for r in results] == [
         [3, 3], [1, 1]]  # each seed's run is watched
     shown = json.loads((tmp_path / "diagnose.json").read_text())
-    assert set(shown) == {"command", "constant_init", "xor", "depth"}
+    assert set(shown) == {"command", "constant_init", "large_weights", "xor", "depth"}
     for name in ("saturation", "gradients", "updates", "depth"):
         assert (tmp_path / f"diagnose_{name}.png").read_bytes().startswith(PNG)

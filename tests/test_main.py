@@ -115,7 +115,7 @@ def test_interruption_keeps_finished_configurations(tmp_path, imdb_dir, monkeypa
                                                     fail, status, word):
     """Ctrl-C (exit 130), SIGTERM (exit 143), each with one line saying what was kept, or a bug
     (its traceback) in the third configuration leaves the two finished ones in results.json,
-    and the earlier results of other sweeps."""
+    the earlier results of other sweeps, and no weights file behind."""
     plots = tmp_path / "plots"
     earlier = {"complete": True, "configs": [], "settings": {
         "command": "python main.py activations", "machine": "m", "epochs": 1, "seeds": [1],
@@ -137,6 +137,7 @@ def test_interruption_keeps_finished_configurations(tmp_path, imdb_dir, monkeypa
     assert recorded["activations"] == earlier
     assert recorded["structures"]["complete"] is False
     assert {config["name"] for config in recorded["structures"]["configs"]} == set(seen[:2])
+    assert list((plots / "models").glob(".*")) == []  # no weights left behind
 
 
 def test_an_interruption_before_anything_finished_says_so(tmp_path, imdb_dir, monkeypatch,
