@@ -154,6 +154,10 @@ def mistakes_markdown(every: dict) -> str:
     surest mistakes read beside the other dev reviews."""
     lines = ["# Mistakes", ""]
     for sweep, found in every.items():
+        if "others" not in found.get("negation", {}):  # written by an earlier version
+            lines += [f"## {sweep}", "", f"From an earlier version of this code: `python main.py "
+                                         f"{sweep}` writes it anew.", ""]
+            continue
         lines += [f"## {sweep}: {found['model']}", "",
                   f"Best dev accuracy {found['dev_acc']:.4f}: {found['mistakes']} of "
                   f"{found['dev_reviews']} dev reviews wrong.", "",

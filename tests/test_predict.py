@@ -260,3 +260,18 @@ def test_keep_best_removes_the_weights_of_every_configuration(tmp_path, tiny_vec
     path = sweeps.keep_best("s", configs, tmp_path, lambda config: {"kind": "mean"}, None)
     assert torch.load(path, weights_only=True)["name"] == "better"
     assert not any(sweeps.weights_path(tmp_path, "s", index).exists() for index in range(2))
+
+
+def test_an_earlier_versions_mistakes_do_not_stop_a_sweep(tmp_path):
+    """mistakes.json holding another sweep's entry in an earlier format: the new entry is
+    written, and mistakes.md says which entry is old and how to renew it."""
+    (tmp_path / "mistakes.json").write_text(json.dumps({"old": {"model": "x", "negation": {}}}))
+    found = {"model": "m", "dev_acc": 0.75, "dev_reviews": 4, "mistakes": 1, "counted": 1,
+             "false_positives": [], "false_negatives": [],
+             **{key: {"mistakes": {"share": 0.5, "per_100_words": 1.0},
+                      "others": {"share": 0.5, "per_100_words": 1.0},
+                      "difference_95": [-1.0, 1.0]} for key in ("negation", "contrast")},
+             "median_words": {"mistakes": 3, "others": 4, "difference_95": [-2, 1]}}
+    results.record_mistakes(tmp_path, "structures", found)
+    markdown = (tmp_path / "mistakes.md").read_text()
+    assert "## structures: m" in markdown and "`python main.py old` writes it anew" in markdown
