@@ -204,11 +204,12 @@ def plot_sweep(sweep: str, found: list[dict], plots_dir: Path, subject: str,
     for key, metric, short in (("dev_accs", "dev accuracy", "dev_acc"),
                                ("dev_losses", "dev loss", "dev_loss")):
         curves = [per_seed(config, key) for config in found]
-        ylim = zoom(curves)
+        zoomed = zoom(curves)
+        off = "" if zoomed is None else \
+            f" (epoch{'s 1-2' if zoomed[1] == 2 else ' 1'} off the scale)"
         visualize_configs(curves, labels, metric, plots_dir / f"{prefix}_{short}.png",
-                          title=f"{metric.capitalize()} per epoch, {subject}"
-                                + (" (epoch 1 off the scale)" if ylim else ""),
-                          panels=panels, ylim=ylim)
+                          title=f"{metric.capitalize()} per epoch, {subject}{off}",
+                          panels=panels, ylim=zoomed and zoomed[0])
 
 
 def label(config: dict, lr: bool) -> str:
@@ -221,15 +222,17 @@ def label(config: dict, lr: bool) -> str:
     return name if learned == runs else f"{name}: {learned} of {runs} seeds leave chance"
 
 
-def zoom(curves: list[list[list[float]]], skip: int = 1) -> tuple[float, float] | None:
-    """A y-range for curves that start far from where they end: all the values after the
-    first `skip` epochs, with a margin (None: the curves' own range is fine)."""
+def zoom(curves: list[list[list[float]]]) -> tuple[tuple[float, float], int] | None:
+    """A y-range for curves whose first epoch or two lie far from the rest: the values after
+    the first `skip` epochs (1 or 2, the fewest that halve the range), with a margin, and skip;
+    None when the curves' own range is fine."""
     every = [value for config in curves for run in config for value in run]
-    later = [value for config in curves for run in config for value in run[skip:]]
-    if not later or not 0 < 2 * (max(later) - min(later)) < max(every) - min(every):
-        return None
-    margin = 0.1 * (max(later) - min(later))
-    return min(later) - margin, max(later) + margin
+    for skip in (1, 2):
+        later = [value for config in curves for run in config for value in run[skip:]]
+        if later and 0 < 2 * (max(later) - min(later)) < max(every) - min(every):
+            margin = 0.1 * (max(later) - min(later))
+            return (min(later) - margin, max(later) + margin), skip
+    return None
 
 
 def layers_in_words(hidden_dims: list[int]) -> str:

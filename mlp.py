@@ -433,7 +433,7 @@ def visualize_configs(all_config_epoch_stats: Sequence, config_names: Sequence[s
             if other != index:
                 ax.plot(np.arange(1, len(curve) + 1), curve, color="lightgrey", linewidth=1)
         _plot_seeds(ax, all_config_epoch_stats[index], name, color=f"C{index}")
-        _epoch_axes(ax, metric_name, name)
+        _epoch_axes(ax, metric_name if index % columns == 0 else "", name)
         ax.tick_params(labelbottom=True)  # epoch numbers under every panel, not the last row's
     axes[0].set_ylim(ylim)
     for ax in axes[len(config_names):]:

@@ -138,14 +138,17 @@ def _dev_accuracy(path: Path) -> float:
 # Predictions
 
 
-def probabilities(kept: Kept, inputs: list[torch.Tensor]) -> list[float]:
-    """P(positive) of each input, from one forward pass over all of them."""
-    if not inputs:
-        return []
+def logits(kept: Kept, inputs: list[torch.Tensor]) -> torch.Tensor:
+    """The model's logits (inputs, 2), from one forward pass over all of them."""
     batch = (torch.stack(inputs) if inputs[0].is_floating_point()
              else pad_sequence(inputs, batch_first=True, padding_value=beyond.PAD))
     with torch.no_grad():
-        return kept.model(batch).softmax(dim=1)[:, 1].tolist()
+        return kept.model(batch)
+
+
+def probabilities(kept: Kept, inputs: list[torch.Tensor]) -> list[float]:
+    """P(positive) of each input."""
+    return logits(kept, inputs).softmax(dim=1)[:, 1].tolist() if inputs else []
 
 
 def predict(texts: list[str], kept: Kept) -> list[dict]:
@@ -165,8 +168,9 @@ def predict(texts: list[str], kept: Kept) -> list[dict]:
 def explain(text: str, kept: Kept) -> dict:
     """Why the model says what it says of text, leave-one-out: for each distinct known word (and,
     with bigrams, each distinct pair of adjacent known words), P(positive) without it (every
-    occurrence removed; None if nothing known is left) and its change from P(positive) with it,
-    the largest changes first."""
+    occurrence removed; None if nothing known is left), its change from P(positive) with it,
+    and the change of the log-odds log(P / (1 - P)), which a confident model's P hides; the
+    largest log-odds changes first."""
     tokens = mlp.tokenize(text)
     known = [token for token in tokens if kept.knows(token)]
     inputs = {("review", text): kept.encode(tokens)}
@@ -179,16 +183,19 @@ def explain(text: str, kept: Kept) -> dict:
             keep = torch.tensor([True] * len(known) + [other != pair for other in adjacent])
             inputs["pairs", " ".join(pair)] = inputs["review", text][keep]
     present = [key for key, value in inputs.items() if value is not None]
-    found = dict(zip(present, probabilities(kept, [inputs[key] for key in present]), strict=True))
-    p_positive = found.get(("review", text))
+    scores = logits(kept, [inputs[key] for key in present]) if present else torch.zeros(0, 2)
+    p = dict(zip(present, scores.softmax(dim=1)[:, 1].tolist(), strict=True))
+    odds = dict(zip(present, (scores[:, 1] - scores[:, 0]).tolist(), strict=True))
+    review = ("review", text)
     effects = {"words": [], "pairs": []}
     for kind, name in list(inputs)[1:]:
-        without = found.get((kind, name))
-        effects[kind].append({"name": name, "p_without": without,
-                              "change": None if without is None else without - p_positive})
+        gone = (kind, name) not in p
+        effects[kind].append({"name": name, "p_without": p.get((kind, name)),
+                              "change": None if gone else p[kind, name] - p[review],
+                              "log_odds_change": None if gone else odds[kind, name] - odds[review]})
     for listed in effects.values():
-        listed.sort(key=lambda effect: -abs(effect["change"] or 0))
-    return {"text": text, "p_positive": p_positive, **effects}
+        listed.sort(key=lambda effect: -abs(effect["log_odds_change"] or 0))
+    return {"text": text, "p_positive": p.get(review), **effects}
 
 
 FEW = 3  # a review with fewer known tokens than this is decided by them alone: flagged
@@ -219,9 +226,10 @@ def explanation_lines(explained: dict, top: int) -> list[str]:
     for kind in ("words", "pairs"):
         effects = explained[kind]
         for side, sign in ((f"toward {label}", -toward), ("against it", toward)):
-            shown = [e for e in effects if (e["change"] or 0) * sign > 0][:top]
+            shown = [e for e in effects if (e["log_odds_change"] or 0) * sign > 0][:top]
             if shown:
-                items = ", ".join(f"{e['name']!r} {e['change']:+.3f}" for e in shown)
+                items = ", ".join(f"{e['name']!r} {e['change']:+.3f} (log-odds "
+                                  f"{e['log_odds_change']:+.2f})" for e in shown)
                 lines.append(f"          {kind} {side}: {items}")
     return lines
 
@@ -251,6 +259,8 @@ def run(args: argparse.Namespace) -> None:
     texts = [text for text in texts if text.strip()]
     kept = load_model(find_model(args.model, args.plots_dir))
     print(f"model: {kept.describe()}", file=sys.stderr if args.json else sys.stdout)
+    if args.explain and not args.json:
+        print("(each word or pair of words: how P(positive), and its log-odds, change without it)")
     records = predict(texts, kept)
     for record in records:
         explained = explain(record["text"], kept) if args.explain else None

@@ -6,10 +6,13 @@ The committed files are read through git from HEAD, because `python main.py` rew
 
 import json
 import re
+import shlex
 from collections.abc import Iterator
 
 import pytest
 from conftest import PLOTS, PNG, REPO, committed
+
+import main
 
 README_COMMAND = "python main.py"  # what the README says to run, and CI runs
 
@@ -71,3 +74,20 @@ def test_the_readme_command_gives_the_committed_numbers(name):
     ran = json.loads((REPO / "plots" / name).read_text())
     apart = list(_numbers_apart(ran, json.loads(committed(f"plots/{name}"))))
     assert apart == [], f"{len(apart)} numbers differ, such as {apart[:5]}"
+
+
+def test_the_explanations_hw3_quotes_are_the_kept_models(monkeypatch, capsys):
+    """After the README's `python main.py`, the kept models print exactly the `predict
+    --explain` output that hw3.md quotes."""
+    results = REPO / "plots" / "results.json"
+    commands = set(re.findall(r'"command": "([^"]*)"', results.read_text())) \
+        if results.is_file() else set()
+    if commands != {README_COMMAND}:
+        pytest.skip(f"plots/models/ is not from a run of `{README_COMMAND}`")
+    quoted = re.findall(r"^\$ (python main\.py predict .*)\n((?:(?!\$ |```).*\n)*)",
+                        (REPO / "hw3.md").read_text(), re.M)
+    assert len(quoted) == 2
+    monkeypatch.chdir(REPO)  # the model's path is printed as predict finds it
+    for command, output in quoted:
+        main.main(shlex.split(command)[2:])
+        assert capsys.readouterr().out.splitlines() == output.splitlines(), command

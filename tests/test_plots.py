@@ -89,11 +89,12 @@ def test_seeds_at_chance_are_counted_and_get_a_panel_each(figures, tmp_path):
 
 
 def test_a_first_epoch_far_from_the_rest_is_left_off_the_scale():
-    """zoom: the y-range of the epochs after the first when the first stretches it more than
-    twice; None when it does not."""
+    """zoom: the y-range of the epochs after the first (or the first two) when they stretch it
+    more than twice; None when they do not."""
     far = [[[0.6, 0.75, 0.76, 0.77]], [[0.55, 0.76, 0.765, 0.77]]]
-    low, high = main.zoom(far)
-    assert 0.74 < low < 0.75 and 0.77 < high < 0.78
+    (low, high), skip = main.zoom(far)
+    assert 0.74 < low < 0.75 and 0.77 < high < 0.78 and skip == 1
+    assert main.zoom([[[0.5, 0.6, 0.75, 0.76]], [[0.55, 0.74, 0.76, 0.77]]])[1] == 2
     assert main.zoom([[[0.7, 0.72, 0.71, 0.73]]]) is None
 
 

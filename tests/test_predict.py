@@ -3,6 +3,7 @@ python main.py predict's lines, explanations and errors; the mistakes are wrong 
 
 import io
 import json
+import math
 import sys
 
 import pytest
@@ -137,7 +138,10 @@ def test_the_explanation_leaves_each_word_out(kept):
         (alone,) = predict.predict([without], model)
         assert effect["p_without"] == pytest.approx(alone["p_positive"], abs=1e-6)
         assert effect["change"] == pytest.approx(alone["p_positive"] - found["p_positive"])
-    changes = [abs(effect["change"]) for effect in found["words"]]
+        odds = math.log(alone["p_positive"] / (1 - alone["p_positive"])) - math.log(
+            found["p_positive"] / (1 - found["p_positive"]))
+        assert effect["log_odds_change"] == pytest.approx(odds, abs=1e-4)
+    changes = [abs(effect["log_odds_change"]) for effect in found["words"]]
     assert changes == sorted(changes, reverse=True)
 
 
@@ -186,7 +190,8 @@ def test_explain_and_json(kept, capsys):
     a JSON object with every word's effect, the model named on stderr."""
     argv = ["--plots-dir", str(kept[0]), "--model", "structures", "--explain"]
     lines, _, _ = _predict(capsys, [*argv, "great film but dull plot"])
-    assert lines[2].strip().startswith("words toward ") and "'" in lines[2]
+    assert lines[1].startswith("(each word") and lines[3].strip().startswith("words toward ")
+    assert "(log-odds " in lines[3]
     lines, err, _ = _predict(capsys, [*argv, "--json", "great film but dull plot", "awful"])
     records = [json.loads(line) for line in lines]
     assert [record["text"] for record in records] == ["great film but dull plot", "awful"]
