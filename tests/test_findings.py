@@ -439,7 +439,8 @@ def _other_seeds_claims(fail: dict, learn: dict, ref: dict) -> dict[str, str]:
                                                       lambda v: v == 1.0)),
         "its first layer's gradient at the end":
             f"{_series(other_fail, 'layers', 0, 'grad_norm')[-1]:.1e}",
-        "the learning seed": str(learner["seed"]), "its best dev": f"{learner['best_dev_acc']:.4f}",
+        "the learning seed": str(learner["seed"]),
+        "the learning seed's best dev": f"{learner['best_dev_acc']:.4f}",
         "its second layer's peak, %": f"{100 * max(learner_second):.1f}",
         "at step ": str(learner["inside"]["steps"][learner_second.index(max(learner_second))]),
         "its end, %": f"{100 * learner_second[-1]:.1f}",
@@ -581,5 +582,5 @@ def test_the_mistakes_findings():
         **{f"contrast {k}": v for k, v in interval(contrast["difference_95"], ".2f").items()},
         "median words, mistakes": f"{length['mistakes']:g}",
         "median words, others": f"{length['others']:g}",
-        **{f"length {k}": v for k, v in interval(length["difference_95"], "g").items()},
+        **{f"length {k}": v for k, v in interval(length["difference_95"], ".1f").items()},
         **{f"quoted review {i}": p for i, (_, p) in enumerate(quoted_reviews)}})
