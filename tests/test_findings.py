@@ -26,12 +26,14 @@ def quoted(text: str) -> Counter:
 
 
 def assert_quotes(text: str, claims: dict[str, str], allowed: Iterable[str] = ()) -> None:
-    """text quotes each claim's value, and every number with a decimal point in it is a
-    claim's value or allowed (a setting of the run, a threshold)."""
-    written = quoted(text)
-    missing = {what: value for what, value in claims.items() if value not in written}
+    """text quotes each claim's value (a number, or a phrase with a number in it where the
+    number alone could be found elsewhere: "step 18"), and every number with a decimal point in
+    it is a claim's value or allowed (a setting of the run, a threshold)."""
+    written, prose = quoted(text), " ".join(text.split()).lower()
+    missing = {what: value for what, value in claims.items()
+               if (value.lower() not in prose if " " in value else value not in written)}
     assert not missing, f"hw3.md does not quote these as the committed run gives them: {missing}"
-    known = {*claims.values(), *allowed}
+    known = {number for value in (*claims.values(), *allowed) for number in NUMBER.findall(value)}
     unknown = [number for number in written if "." in number and number not in known]
     assert not unknown, f"hw3.md writes numbers that no claim gives: {unknown}"
 
@@ -123,6 +125,21 @@ def test_results_table_quotes_the_committed_run(run, sweep):
             clearly_best = all(run.clear((sweep, name), (sweep, other), value)
                                for other in run.names(sweep) if other != name)
             assert cell.startswith("**") == clearly_best, (key, cell)
+
+
+def test_the_notes_under_the_table(run, committed_results):
+    """The structures sweep's 512 and the learning-rate sweep's 0.02 are one configuration and
+    gave the same numbers; no run diverged; LeakyReLU's seeds tie, in the epochs quoted."""
+    assert [r["dev_accs"] for r in run.config("structures", "512")["runs"]] == \
+        [r["dev_accs"] for r in run.config("learning-rates", "lr 0.02")["runs"]]
+    assert not any(r["diverged"] for sweep in ("structures", "activations", "learning-rates")
+                   for config in committed_results[sweep]["configs"] for r in config["runs"])
+    leaky = run.values("activations", "LeakyReLU")
+    epochs = run.values("activations", "LeakyReLU", lambda r: r["best_epoch"])
+    assert len(set(leaky)) == 1
+    assert_quotes(paragraph(section("Programming"), "The learning-rate sweep's 0.02"), {
+        "the tie": f"{leaky[0]:.4f}, in epochs {', '.join(map(str, epochs[:-1]))} and "
+                   f"{epochs[-1]}"}, allowed=["0.02"])
 
 
 def test_structures_findings(run, committed_results):
@@ -254,11 +271,12 @@ def test_learning_rate_findings(run, committed_results):
         "the first one's spread": f"{run.std(*lrs[first]):.4f}",
         "the second one's spread": f"{run.std(*lrs[second]):.4f}",
         "the largest rate": str(high), "epochs its stuck seeds spent at chance":
-            str(chance_epochs), "their train loss meanwhile":
+            f"for {chance_epochs} epochs", "their train loss meanwhile":
             f"{statistics.fmean(stuck_losses):.3f}",
         "the learner's lowest train loss": f"{lowest:.3f}",
-        "at epoch": str(learner["train_losses"].index(lowest) + 1),
+        "at epoch": f"at epoch {learner['train_losses'].index(lowest) + 1}",
         "its last": f"{learner['train_losses'][-1]:.3f}",
+        "its epochs": f"at epoch {len(learner['train_losses'])}",
         "its gap": f"{run.gap(lrs[first], lrs[high]):.4f}", "the smallest rate": str(low),
         "its train loss at the end": f"{run.mean(*lrs[low], last('train_losses')):.4f}",
         "epochs": str(committed_results[sweep]["settings"]["epochs"]),
@@ -287,6 +305,8 @@ def test_beyond_table_and_findings(run, committed_results):
     learned = (glove, bigrams, scratch)
     unigram_best = run.values(*glove, lambda r: r["best_epoch"]) + \
         run.values(*scratch, lambda r: r["best_epoch"])
+    (late, count), = ((epoch, n) for epoch, n in Counter(
+        run.values(*bigrams, lambda r: r["best_epoch"])).items() if epoch > max(unigram_best))
     first_epoch = [run.mean(*config, lambda r: r["dev_accs"][0]) for config in (glove, scratch)]
     assert_quotes(findings("## Beyond the homework"), {
         "the frozen mean's test accuracy": f"{run.mean(*frozen, on_test):.4f}",
@@ -299,7 +319,9 @@ def test_beyond_table_and_findings(run, committed_results):
             f"{min(run.mean(*config, last('train_accs')) for config in learned):.4f}",
         "epochs": str(committed_results[sweep]["settings"]["epochs"]),
         "the earliest best epoch": str(min(unigram_best)),
-        "the latest best epoch without bigrams": str(max(unigram_best))},
+        "the latest best epoch without bigrams": str(max(unigram_best)),
+        "the bigram runs' later best epochs": f"({late} for {['no', 'one', 'two', 'three'][count]}"
+                                              f" of the bigram runs)"},
         allowed=["0.77", "0.50"])
 
 
@@ -353,7 +375,8 @@ def test_the_watched_runs_are_the_follow_up_runs(committed_results, watched):
             for run in watched[name]["seeds"]} == {50}
     seeds = [run["seed"] for run in watched["3 x 512, lr 0.01"]["seeds"]]
     assert_quotes(section("Inside the network").split("**What happened.**")[0],
-                  {"looks": "50", **{f"seed {i}": str(seed) for i, seed in enumerate(seeds)}},
+                  {"looks": "At 50 steps",
+                   "seeds": f"seeds {', '.join(map(str, seeds[:-1]))} and {seeds[-1]}"},
                   allowed=["0.01", "0.002", "0.02", "0.99"])
 
 
@@ -387,18 +410,20 @@ def _failing_claims(fail: dict) -> dict[str, str]:
             f"{100 * 10 ** ratios[0][1]:.0f}", "its update ratio": f"{-ratios[0][1]:.2f}",
         "dev batch loss at the start": f"{fail['inside']['dev_loss'][0]:.2f}",
         "after step 1": f"{fail['inside']['dev_loss'][1]:.2f}",
-        "layer 2 saturated at step 2, %": f"{100 * _at(fail, second, 2):.1f}",
+        "layer 2 saturated at step 2, %": f"{100 * _at(fail, second, 2):.1f} % of its units at "
+                                          f"step 2",
         "at its nearly-full step, %": f"{100 * _at(fail, second, nearly):.1f}",
-        "nearly full from step": str(nearly), "full from step": str(full),
+        "nearly full from step": f"at step {nearly}", "full from step": f"from step {full}",
         "its mean output at the end": f"{fail['inside']['hidden'][-1][1]['mean']:.3f}",
-        "first layer gradient at step 1": f"{grads[0][1]:.1e}",
-        "at the full step": f"{_at(fail, grads[0], full):.1e}",
+        "first layer gradient at step 1": f"{grads[0][1]:.1e} at step 1",
+        "at the full step": f"{_at(fail, grads[0], full):.1e} at step {full}",
         "at the end": f"{grads[0][-1]:.1e}", "second layer's at step 1": f"{grads[1][1]:.1e}",
         "second layer's at the end": f"{grads[1][-1]:.1e}",
         "first layer's update ratio at the end": f"{-ratios[0][-1]:.2f}",
         "second layer's": f"{-ratios[1][-1]:.2f}",
         "third layer's saturation, %": f"{100 * _at(fail, third, third_full):.1f}",
-        "from step": str(third_full), "failing run's best dev": f"{fail['best_dev_acc']:.2f}"}
+        "from step": f"at step {third_full}",
+        "failing run's best dev": f"{fail['best_dev_acc']:.2f}"}
 
 
 def _learning_claims(learn: dict, ref: dict) -> dict[str, str]:
@@ -412,9 +437,9 @@ def _learning_claims(learn: dict, ref: dict) -> dict[str, str]:
     return {
         "learning lr": str(learn["lr"]),
         "its low after the peak, %": f"{100 * _at(learn, learned, low_step):.1f}",
-        "at step": str(low_step), "at the end, %": f"{100 * learned[-1]:.1f}",
-        "its first layer's dip": f"{dip:.1e}",
-        "at the dip's step": str(learn["inside"]["steps"][grads.index(dip)]),
+        "at step": f"at step {low_step}", "at the end, %": f"{100 * learned[-1]:.1f}",
+        "its first layer's dip": f"{dip:.1e} at step "
+                                 f"{learn['inside']['steps'][grads.index(dip)]}",
         "its gradient at the end": f"{grads[-1]:.2f}",
         "its update ratio at the end": f"{-_series(learn, 'layers', 0, 'update_ratio')[-1]:.2f}",
         "its best dev": f"{learn['best_dev_acc']:.4f}", "reference lr": str(ref["lr"]),
@@ -434,21 +459,22 @@ def _other_seeds_claims(fail: dict, learn: dict, ref: dict) -> dict[str, str]:
                   for run, peak in zip(learn["seeds"], peaks, strict=True)]
     ends = [_series(run, "hidden", 0, "saturated")[-1] for run in ref["seeds"]]
     return {
-        "other failing seed": str(other_fail["seed"]),
-        "its second layer full from step": str(_first(other_fail["inside"]["steps"], second,
-                                                      lambda v: v == 1.0)),
+        "other failing seed": f"seed {other_fail['seed']}",
+        "its second layer full from step": f"from step "
+        f"{_first(other_fail['inside']['steps'], second, lambda v: v == 1.0)}",
         "its first layer's gradient at the end":
             f"{_series(other_fail, 'layers', 0, 'grad_norm')[-1]:.1e}",
-        "the learning seed": str(learner["seed"]),
+        "the learning seed": f"seed {learner['seed']}",
         "the learning seed's best dev": f"{learner['best_dev_acc']:.4f}",
         "its second layer's peak, %": f"{100 * max(learner_second):.1f}",
-        "at step ": str(learner["inside"]["steps"][learner_second.index(max(learner_second))]),
+        "at step ": f"at step "
+                    f"{learner['inside']['steps'][learner_second.index(max(learner_second))]}",
         "its end, %": f"{100 * learner_second[-1]:.1f}",
         "its first layer's gradient":
             f"{_series(learner, 'layers', 0, 'grad_norm')[-1]:.1e}",
         "lowest peak at lr 0.002, %": f"{100 * min(peaks):.1f}",
-        "highest, %": f"{100 * max(peaks):.1f}", "first peak step": str(min(peak_steps)),
-        "last peak step": str(max(peak_steps)),
+        "highest, %": f"{100 * max(peaks):.1f}",
+        "peak steps": f"steps {min(peak_steps)} to {max(peak_steps)}",
         "reference saturated at the end, least, %": f"{100 * min(ends):.1f}",
         "most, %": f"{100 * max(ends):.1f}"}
 
@@ -469,8 +495,8 @@ def test_inside_the_network_findings(watched):
                 if step and (first > -3 or second > -3))
     next_look = fail["inside"]["steps"][fail["inside"]["steps"].index(above) + 1]
     claims = {**_failing_claims(fail), **_learning_claims(learn, ref),
-              **_other_seeds_claims(fail, learn, ref), "update ratios above -3 until": str(
-                  next_look)}
+              **_other_seeds_claims(fail, learn, ref),
+              "update ratios above -3 until": f"until step {next_look}"}
     assert_quotes(paragraph(section("Inside the network"), "**What happened.**"), claims)
 
 
@@ -553,7 +579,7 @@ def test_the_mistakes_findings():
     sweep = max(every, key=lambda name: every[name]["dev_acc"])
     found = every[sweep]
     intro = section("Programming").split("### What the best model gets wrong", 1)[1]
-    assert found["model"] in intro and f"{found['dev_acc']:.4f}" in intro
+    assert found["model"] in intro and f"dev accuracy {found['dev_acc']:.4f})" in intro
     text = findings("### What the best model gets wrong")
     negation, contrast, length = found["negation"], found["contrast"], found["median_words"]
     assert negation["difference_95"][0] < 0 < negation["difference_95"][1]
@@ -570,9 +596,14 @@ def test_the_mistakes_findings():
     def interval(bounds: list[float], digits: str) -> dict[str, str]:
         return {f"bound {i}": f"{abs(bound):{digits}}" for i, bound in enumerate(bounds)}
 
+    bigrams = next(c for c in json.loads(committed("plots/results.json"))["sweeps"]["beyond"][
+        "configs"] if c["name"] == "GloVe + bigrams, learned")
+    assert_quotes(paragraph(section("Programming"), "The homework's model reads"), {
+        "the kept learned model's dev accuracy": f"on {bigrams['runs'][0]['best_dev_acc']:.2f} "
+                                                 f"of the dev"})
     assert_quotes(text, {
         "mistakes": str(found["mistakes"]), "dev reviews": str(found["dev_reviews"]),
-        "counted": str(found["counted"]),
+        "counted": f"{found['counted']} most confident",
         "the others": str(found["dev_reviews"] - found["counted"]),
         "negations per 100 words, mistakes": f"{negation['mistakes']['per_100_words']:.2f}",
         "the others'": f"{negation['others']['per_100_words']:.2f}",
