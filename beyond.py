@@ -1,6 +1,6 @@
 """Beyond the homework: word vectors that learn, against the homework's frozen averages.
 
-    python main.py beyond          # four models on the homework's splits, about 4 minutes
+    python main.py beyond          # four models on the homework's splits, three seeds each
 
 The homework reads every review through the mean of fixed GloVe vectors. Here the vectors are
 parameters: nn.EmbeddingBag(mode="mean") averages the rows of a review's token ids, and

@@ -1,7 +1,7 @@
 """Inside the network: why a run learns or sits at chance, and the written answers shown on the
 project's own code.
 
-    python main.py diagnose    # about two minutes on two CPU cores
+    python main.py diagnose    # three runs watched, three seeds each, and the demonstrations
 
 1. Training diagnostics, as Karpathy's "makemore part 3" reads a deep net: the homework's own
    mlp.run_mlp trains configurations of main.py's sweeps (the follow-up's three Sigmoid layers
