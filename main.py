@@ -206,7 +206,7 @@ def plot_sweep(sweep: str, found: list[dict], plots_dir: Path, subject: str,
         curves = [per_seed(config, key) for config in found]
         zoomed = zoom(curves)
         off = "" if zoomed is None else \
-            f" (epoch{'s 1-2' if zoomed[1] == 2 else ' 1'} off the scale)"
+            f" (epoch{'s 1-2' if zoomed[1] == 2 else ' 1'} partly off the scale)"
         visualize_configs(curves, labels, metric, plots_dir / f"{prefix}_{short}.png",
                           title=f"{metric.capitalize()} per epoch, {subject}{off}",
                           panels=panels, ylim=zoomed and zoomed[0])
