@@ -35,7 +35,6 @@ RUBRIC = Path(__file__).resolve().parent / "rubric.toml"
 SKIPPED_FOLDERS = {"__MACOSX", "__pycache__", ".git", "venv", ".venv", "env", "node_modules"}
 LARGEST_FILE = 20 * 2**20  # bytes: a submission's data, checkpoints and PDFs are not copied
 LARGEST_ZIP = 200 * 2**20  # bytes, unpacked
-SCORE_ORDER = ("PASS", "FAIL", "ERROR", "NOT GRADED")
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,8 @@ class Found:
 
 @dataclass(frozen=True)
 class Score:
-    """One item of one submission: its status (SCORE_ORDER), points, and what to tell."""
+    """One item of one submission: its status (PASS, FAIL, ERROR or NOT GRADED), points, and
+    what to tell."""
 
     item: str
     status: str
@@ -255,10 +255,9 @@ def grade(submissions: list[Found], rubric: Rubric, at_once: int
                     scores[submission.id][item] = found
                 else:
                     tasks.append(found)
-        finished = (submission for submission in submissions
-                    if len(scores[submission.id]) == len(checks.ITEMS))
-        yield from ((submission, list(scores[submission.id].values())) for submission in
-                    list(finished))
+        for submission in submissions:  # those no item of which runs (nothing found to run)
+            if len(scores[submission.id]) == len(checks.ITEMS):
+                yield submission, [scores[submission.id][name] for name in checks.ITEMS]
         by_id = {submission.id: submission for submission in submissions}
         for task, ran in sandbox.run_many(tasks, at_once):
             submission_id, item = task.key

@@ -2,7 +2,7 @@
 
     python main.py                      # all that hw3.md reports: every sweep with seeds 42-44
     python main.py structures           # one sweep (see --help for the others)
-    python main.py --quick              # a smoke run of a few seconds, written to plots/quick/
+    python main.py --quick              # a smoke run on a few reviews, written to plots/quick/
     python main.py predict "a moving, wonderful film"
 """
 
