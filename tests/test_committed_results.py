@@ -7,6 +7,7 @@ The committed files are read through git from HEAD, because `python main.py` rew
 import json
 import re
 import shlex
+import statistics
 from collections.abc import Iterator
 
 import pytest
@@ -62,28 +63,79 @@ def _numbers_apart(ran: object, kept: object, where: str = "") -> Iterator[str]:
         yield f"{where}: {ran!r} now, {kept!r} committed"
 
 
-@pytest.mark.parametrize("name", ["results.json", "mistakes.json", "diagnose.json"])
-def test_the_readme_command_gives_the_committed_numbers(name):
-    """After the README's `python main.py` (CI runs it before the tests), the files it wrote
-    hold the committed numbers, to the four decimals hw3.md quotes."""
+# Another kind of CPU rounds differently, and its runs drift apart from the committed ones: on an
+# Intel Xeon against the committed AMD EPYC run, 14 of 25 configurations differ in the fourth
+# decimal, by up to 0.0066 in one run's accuracy and 0.0023 in a configuration's mean.
+OTHER_CPU_GAP = 0.005  # the most a configuration's mean accuracy may move there
+
+
+def _new_run() -> dict:
+    """plots/results.json of a new run of the README's command (skips the test where there is
+    none)."""
     results = REPO / "plots" / "results.json"
     commands = set(re.findall(r'"command": "([^"]*)"', results.read_text())) \
         if results.is_file() else set()
     if commands != {README_COMMAND} or results.read_bytes() == committed("plots/results.json"):
         pytest.skip(f"plots/ is not from a new run of `{README_COMMAND}`")
-    ran = json.loads((REPO / "plots" / name).read_text())
-    apart = list(_numbers_apart(ran, json.loads(committed(f"plots/{name}"))))
+    return json.loads(results.read_text())
+
+
+def _machines(results: dict) -> set[str]:
+    """The machines a results.json's sweeps ran on."""
+    return {sweep["settings"]["machine"] for sweep in results["sweeps"].values()}
+
+
+def _means_apart(ran: dict, kept: dict) -> Iterator[str]:
+    """The configurations whose mean best dev or test accuracy over the seeds moved by more than
+    OTHER_CPU_GAP."""
+    assert ran["sweeps"].keys() == kept["sweeps"].keys()
+    for sweep, entry in kept["sweeps"].items():
+        ran_configs = {config["name"]: config for config in ran["sweeps"][sweep]["configs"]}
+        assert ran_configs.keys() == {config["name"] for config in entry["configs"]}, sweep
+        for config in entry["configs"]:
+            for metric in ("best_dev_acc", "test_acc"):
+                now, then = (statistics.mean(run[metric] for run in runs["runs"])
+                             for runs in (ran_configs[config["name"]], config))
+                if abs(now - then) > OTHER_CPU_GAP:
+                    yield f"{sweep} / {config['name']} {metric}: {now:.4f} now, " \
+                          f"{then:.4f} committed"
+
+
+def test_the_readme_command_gives_the_committed_numbers():
+    """After the README's `python main.py` (CI runs it before the tests), results.json and
+    diagnose.json hold the committed numbers to the four decimals hw3.md quotes; on another
+    kind of CPU than the committed run's, each configuration's mean accuracies within
+    OTHER_CPU_GAP."""
+    ran, kept = _new_run(), json.loads(committed("plots/results.json"))
+    diagnosed = json.loads((REPO / "plots" / "diagnose.json").read_text())
+    apart = [*_numbers_apart(ran, kept, "results.json"),
+             *_numbers_apart(diagnosed, json.loads(committed("plots/diagnose.json")),
+                             "diagnose.json")]
+    if apart and _machines(ran) != _machines(kept):
+        apart = list(_means_apart(ran, kept))
+    assert apart == [], f"{len(apart)} numbers differ, such as {apart[:5]}"
+
+
+def _same_numbers_as_committed() -> None:
+    """Skips the test unless plots/ is a new run that gave the committed numbers: the kept
+    models and their mistakes are the committed run's only then."""
+    if list(_numbers_apart(_new_run(), json.loads(committed("plots/results.json")))):
+        pytest.skip("this run's numbers are not the committed ones (another kind of CPU): its "
+                    "models are not the committed run's")
+
+
+def test_the_readme_command_finds_the_committed_mistakes():
+    """The run's best models get the committed reviews most confidently wrong."""
+    _same_numbers_as_committed()
+    ran = json.loads((REPO / "plots" / "mistakes.json").read_text())
+    apart = list(_numbers_apart(ran, json.loads(committed("plots/mistakes.json"))))
     assert apart == [], f"{len(apart)} numbers differ, such as {apart[:5]}"
 
 
 def test_the_explanations_hw3_quotes_are_the_kept_models(monkeypatch, capsys):
     """After the README's `python main.py`, the kept models print exactly the `predict
     --explain` output that hw3.md quotes."""
-    results = REPO / "plots" / "results.json"
-    commands = set(re.findall(r'"command": "([^"]*)"', results.read_text())) \
-        if results.is_file() else set()
-    if commands != {README_COMMAND}:
-        pytest.skip(f"plots/models/ is not from a run of `{README_COMMAND}`")
+    _same_numbers_as_committed()
     quoted = re.findall(r"^\$ (python main\.py predict .*)\n((?:(?!\$ |```).*\n)*)",
                         (REPO / "hw3.md").read_text(), re.M)
     assert len(quoted) == 2

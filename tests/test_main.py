@@ -297,6 +297,19 @@ def test_results_record_the_command_line_not_a_callers_arguments(tmp_path, tiny_
         "python main.py " + " ".join(argv)
 
 
+def test_results_name_the_cpu_they_ran_on(tmp_path, tiny_splits, tiny_vectors):
+    """results.json names the processor (another kind rounds differently), read from Linux's
+    /proc/cpuinfo where there is one."""
+    main.explore_mlp_activations(*tiny_splits, tiny_vectors, num_epochs=1, seeds=[1],
+                                 workers=1, plots_dir=tmp_path, cache_dir=None)
+    machine = _results(tmp_path)["activations"]["settings"]["machine"]
+    assert sweeps.cpu_name() in machine.split(", ")
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.M)
+        assert sweeps.cpu_name() == names[0].strip()
+
+
 def _children(pid: int) -> set[int]:
     """The processes that pid started (from Linux's /proc)."""
     found = set()
