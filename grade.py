@@ -255,7 +255,7 @@ def grade(submissions: list[Found], rubric: Rubric, at_once: int
                     scores[submission.id][item] = found
                 else:
                     tasks.append(found)
-        for submission in submissions:  # those no item of which runs (nothing found to run)
+        for submission in submissions:  # graded already: nothing found that an item could run
             if len(scores[submission.id]) == len(checks.ITEMS):
                 yield submission, [scores[submission.id][name] for name in checks.ITEMS]
         by_id = {submission.id: submission for submission in submissions}
