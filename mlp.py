@@ -31,8 +31,8 @@ from torch.utils.data import (
 )
 from tqdm import tqdm
 
-from results import atomic_write, save_figure
-from sources import DataError, WordVectors, read_imdb
+from workshop.files import atomic_write, save_figure
+from workshop.runs.sources import DataError, WordVectors, read_imdb
 
 SEED = 42  # the data split, and each run's initialisation and batch order
 SPLIT_SIZES = {"dev": 5000, "train": 20000, "test": 10000}  # reviews, as the homework splits them
@@ -361,13 +361,14 @@ def _plot_seeds(ax, runs: Sequence, label: str, color: str | None = None,
                     alpha=0.6)
 
 
-def _legend(ax, seeds: int, names: bool = True) -> None:
+def _legend(ax, seeds: int, names: bool = True,
+            thick: str = "the median of {seeds} seeds\n(by its mean over the epochs)") -> None:
     """The legend, beside the axes so that it hides no data (names: of the lines drawn); with
-    several seeds, entries that say what the thick and thin lines are."""
+    several seeds, entries that say what the thick lines are (thick) and the thin ones."""
     handles = ax.get_legend_handles_labels()[0] if names else []
     if seeds > 1:
         handles += [Line2D([], [], color="grey", linewidth=2, marker="o", markersize=3,
-                           label=f"the median of {seeds} seeds\n(by its mean over the epochs)"),
+                           label=thick.format(seeds=seeds)),
                     Line2D([], [], color="grey", linewidth=0.8, alpha=0.6,
                            label="each other seed")]
     if handles:
@@ -391,7 +392,7 @@ def visualize_epochs(epoch_train_losses: Sequence, epoch_dev_losses: Sequence,
                      save_fig_path: str | os.PathLike, *, title: str = "Train and dev loss",
                      ylim: tuple[float, float] | None = None) -> None:
     """Train and dev loss per epoch (given one list per seed: the seed with the median dev loss
-    thick, for both); ylim gives several such plots one scale."""
+    thick, for both, so that its two lines are one run's); ylim gives such plots one scale."""
     fig = Figure(figsize=(6.4, 4.2))
     ax = fig.subplots()
     _epoch_axes(ax, "cross-entropy loss", title)
@@ -399,7 +400,9 @@ def visualize_epochs(epoch_train_losses: Sequence, epoch_dev_losses: Sequence,
     _plot_seeds(ax, epoch_train_losses, "train loss", thick=thick)
     _plot_seeds(ax, epoch_dev_losses, "dev loss", thick=thick)
     ax.set_ylim(ylim)
-    _legend(ax, len(_per_seed(epoch_dev_losses)))
+    _legend(ax, len(_per_seed(epoch_dev_losses)),
+            thick="the seed (of {seeds}) with the median\ndev loss, by its mean over the "
+                  "epochs:\nits train and dev loss")
     _save(fig, save_fig_path)
 
 

@@ -20,7 +20,7 @@ import pyarrow.parquet
 import pytest
 
 import mlp
-import sources
+from workshop.runs import sources
 
 REPO = Path(__file__).resolve().parents[1]
 POSITIVE_WORDS = ["great", "wonderful", "brilliant", "excellent", "superb", "loved", "moving"]

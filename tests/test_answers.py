@@ -5,7 +5,7 @@ import math
 import pytest
 from conftest import PNG
 
-import answers
+from workshop.studies import answers
 
 
 def test_the_computation_graph_is_autograds():

@@ -6,8 +6,8 @@ import sys
 import pytest
 import torch
 
-import bench
 import mlp
+from workshop import bench
 
 
 @pytest.mark.parametrize("hidden_dims", [[], [7], [7, 5, 3]])

@@ -1,15 +1,16 @@
-"""beyond.py: bags of ids, the bag model, nearest neighbours, and the experiment end to end."""
-
-import json
+"""beyond: bags of ids, the bag model, nearest neighbours, and the experiment end to end."""
 
 import pytest
 import torch
 from conftest import PNG
 
-import beyond
-import features
+import main
 import mlp
-from beyond import PAD, BagClassifier, Bags, bag_datasets, bag_of_ids, nearest_neighbours
+from workshop.models import PAD, BagClassifier, bag_of_ids
+from workshop.records import Config, Learned, RunOptions, Trial, load_sweeps
+from workshop.runs import features
+from workshop.studies import beyond
+from workshop.studies.beyond import Bags, bag_datasets, nearest_neighbours
 
 ROWS = {"good": 1, "film": 2, "bad": 3}
 
@@ -61,30 +62,28 @@ def test_nearest_neighbours_by_cosine_among_the_frequent_words():
 def test_bag_models_learn_the_tiny_reviews(tiny_splits, tiny_vectors, init):
     """From the tiny word vectors or from random ones, with or without bigrams, a bag model
     learns the tiny reviews; the same seed gives the same numbers."""
-    data = bag_datasets(mlp.Splits(*tiny_splits), features.featurise(tiny_splits, tiny_vectors,
-                                                                    None))
+    data = bag_datasets(mlp.Splits(*tiny_splits),
+                        features.make_datasets(tiny_splits, tiny_vectors, None))
     for bags in (data.words, data.bigrams):
-        config = {"init": init, "bigrams": bags is data.bigrams, "hidden_dims": [16],
-                  "activation": "ReLU", "lr": 0.01, "embedding_lr": 0.05, "batch_size": 32,
-                  "num_epochs": 4, "seed": 1}
-        result = beyond.run_bags(config, tiny_vectors, data.vocabulary, bags).result
-        assert max(result.dev_accs) > 0.8 and result.test_acc > 0.8, config["bigrams"]
-        assert beyond.run_bags(config, tiny_vectors, data.vocabulary, bags).result == result
+        learned = Learned(init, bigrams=bags is data.bigrams, embedding_lr=0.05)
+        trial = Trial(Config("bags", [16], "ReLU", lr=0.01, batch_size=32, learned=learned),
+                      seed=1, num_epochs=4, device="cpu")
+        result = beyond.run_bags(trial, tiny_vectors, data.vocabulary, bags).result
+        assert max(result.dev_accs) > 0.8 and result.test_acc > 0.8, learned
+        assert beyond.run_bags(trial, tiny_vectors, data.vocabulary, bags).result == result
 
 
 def test_the_experiment_end_to_end(tmp_path, tiny_splits, tiny_vectors, monkeypatch):
     """explore_beyond trains the four models, records them in results.json (with the nearest
     neighbours before and after learning) and draws its two plots."""
     monkeypatch.setattr(beyond, "QUERIES", ["great", "awful"])
-    reference = {"name": "ReLU", "hidden_dims": [16], "activation": "ReLU", "lr": 0.02,
-                 "batch_size": 32}
-    results = beyond.explore_beyond(*tiny_splits, tiny_vectors, reference=reference,
-                                    num_epochs=2, workers=1, plots_dir=tmp_path, cache_dir=None)
-    recorded = json.loads((tmp_path / "results.json").read_text())["sweeps"]["beyond"]
-    assert recorded["complete"] and recorded["configs"] == json.loads(json.dumps(results))
-    assert len(results) == 4 and all(len(r["runs"][0]["dev_accs"]) == 2 for r in results)
-    (neighbours,) = (run["neighbours"] for result in results for run in result["runs"]
-                     if "neighbours" in run)
+    options = RunOptions(num_epochs=2, seeds=[1], workers=1, plots_dir=tmp_path, cache_dir=None)
+    results = main.explore_beyond(*tiny_splits, tiny_vectors, options)
+    recorded = load_sweeps(tmp_path)["beyond"]
+    assert recorded.complete and recorded.configs == results
+    assert len(results) == 4 and all(len(r.runs[0].dev_accs) == 2 for r in results)
+    (neighbours,) = (run.neighbours for result in results for run in result.runs
+                     if run.neighbours is not None)
     assert set(neighbours) == {"before", "after"}
     assert all(len(words) == beyond.NEIGHBOURS for words in neighbours["before"].values())
     assert set(neighbours["after"]) == {"great", "awful"}

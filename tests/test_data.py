@@ -17,10 +17,9 @@ import pytest
 import torch
 from conftest import REPO, make_reviews, make_tiny_vectors, write_imdb, write_split
 
-import features
 import mlp
-import results
-import sources
+from workshop import files
+from workshop.runs import features, sources
 
 SMALL = {"dev_size": 100, "train_size": 250, "test_size": 150}
 
@@ -311,7 +310,7 @@ def test_a_failed_write_keeps_the_old_file_and_its_own_error(tmp_path, monkeypat
 
     monkeypatch.setattr(Path, "unlink", unlink)
     with pytest.raises(OSError, match="No space left"):
-        results.atomic_write(path, write)
+        files.atomic_write(path, write)
     assert path.read_text() == "old"
 
 
@@ -426,7 +425,7 @@ class _Featurise:
 
 
 def _cached(featurise, splits, vectors, folder) -> list[tuple[torch.Tensor, ...]]:
-    featurised = features.featurise(splits, vectors, folder, make=featurise.__call__)
+    featurised = features.make_datasets(splits, vectors, folder, make=featurise.__call__)
     return [split.tensors for split in (featurised.dev, featurised.train, featurised.test)]
 
 

@@ -1,4 +1,4 @@
-"""diagnose.py: what the Watch records, against autograd and by hand; the watched run is the
+"""diagnose: what the Watch records, against autograd and by hand; the watched run is the
 homework's run; each demonstration's claim on small data; the experiment end to end."""
 
 import itertools
@@ -9,10 +9,11 @@ import pytest
 import torch
 from conftest import PNG, TINY_DIM
 
-import diagnose
 import mlp
-import sweeps
-from features import Featurised
+from workshop.records import Config, RunOptions, Sweep, Trial, load_sweeps
+from workshop.runs import sweeps
+from workshop.runs.features import Featurised
+from workshop.studies import diagnose
 
 
 def test_sample_steps_are_dense_early_and_at_every_epochs_end():
@@ -68,12 +69,12 @@ def featurised(tiny_datasets, tiny_vectors) -> Featurised:
 def test_a_watched_run_is_the_homeworks_run(featurised):
     """run_watched returns run_mlp's numbers exactly (the hooks only look), and a look at each
     sampled step of each layer."""
-    config = {"name": "x", "hidden_dims": [8, 8], "activation": "Tanh", "lr": 0.01,
-              "batch_size": 32, "num_epochs": 3, "seed": 3}
-    watched = diagnose.run_watched(config, featurised, device="cpu", on_epoch=print)
-    plain = sweeps.run_homework(config, featurised, device="cpu", on_epoch=print)
+    trial = Trial(Config("x", [8, 8], "Tanh", lr=0.01, batch_size=32), seed=3, num_epochs=3,
+                  device="cpu")
+    watched = diagnose.run_watched(trial, featurised, on_epoch=print)
+    plain = sweeps.run_homework(trial, featurised, on_epoch=print)
     assert watched.result == plain.result
-    inside = watched.seen["inside"]
+    inside = watched.inside
     assert inside["steps"] == diagnose.sample_steps(10, 3)  # 300 reviews in batches of 32
     assert all(len(look) == 2 for look in inside["hidden"])
     assert all(len(look) == 3 for look in inside["layers"])
@@ -82,9 +83,8 @@ def test_a_watched_run_is_the_homeworks_run(featurised):
 def test_constant_initialisation_keeps_every_unit_a_copy(featurised):
     """All 512 units of a constant start still have identical incoming weights after an epoch
     of Adam; the default start has 512 distinct units."""
-    found = diagnose.constant_initialisation(featurised, {"hidden_dims": [512], "lr": 0.02,
-                                                          "batch_size": 64,
-                                                          "activation": "Sigmoid"})
+    found = diagnose.constant_initialisation(featurised, Config("512", [512], "Sigmoid",
+                                                                lr=0.02, batch_size=64))
     assert found["constant"]["distinct_units"] == 1
     assert found["constant"]["largest_row_difference"] == 0
     assert found["default"]["distinct_units"] == 512
@@ -94,8 +94,8 @@ def test_constant_initialisation_keeps_every_unit_a_copy(featurised):
 def test_large_positive_weights_saturate_and_vanish_the_gradient(featurised):
     """Weights from U(1, 2) saturate the second and third Sigmoid layers' units, and the first
     layer's gradient is orders of magnitude below the default start's."""
-    found = diagnose.large_positive_weights(featurised, {
-        "hidden_dims": [64, 64, 64], "activation": "Sigmoid", "lr": 0.001, "batch_size": 64})
+    found = diagnose.large_positive_weights(featurised, Config("3 x 64", [64, 64, 64], "Sigmoid",
+                                                               lr=0.001, batch_size=64))
     assert found["large"]["saturated"][1:] == [1.0, 1.0]
     assert found["large"]["grad_norm"] < 1e-6 * found["default"]["grad_norm"]
     assert found["default"]["saturated"] == [0.0, 0.0, 0.0]
@@ -129,19 +129,19 @@ def test_the_gradient_that_reaches_the_first_layer_falls_with_sigmoid_depth():
 
 
 def test_the_experiment_end_to_end(tmp_path, tiny_splits, tiny_vectors, monkeypatch):
-    """explore_diagnose records its watched runs in results.json, its demonstrations in
+    """run_diagnose records its watched runs in results.json, its demonstrations in
     diagnose.json, and draws its four plots."""
     monkeypatch.setattr(diagnose, "XOR_SEEDS", 2)
     monkeypatch.setattr(diagnose, "XOR_STEPS", 50)
-    watched = [{"name": name, "hidden_dims": hidden, "activation": "Sigmoid", "lr": 0.01,
-                "batch_size": 64} for name, hidden in (("three", [8, 8, 8]), ("one", [8]))]
-    demonstrated = {"constant_init": watched[1], "large_weights": watched[0]}
-    results = diagnose.explore_diagnose(*tiny_splits, tiny_vectors, watched=watched,
-                                        demonstrated=demonstrated, num_epochs=2, seeds=[1, 2],
-                                        workers=1, plots_dir=tmp_path, cache_dir=None)
-    recorded = json.loads((tmp_path / "results.json").read_text())["sweeps"]["diagnose"]
-    assert recorded["complete"] and recorded["configs"] == json.loads(json.dumps(results))
-    assert [[len(run["inside"]["hidden"][0]) for run in r["runs"]] for r in results] == [
+    watched = [Config(name, hidden, "Sigmoid", lr=0.01, batch_size=64)
+               for name, hidden in (("three", [8, 8, 8]), ("one", [8]))]
+    demonstrated = diagnose.Demonstrated(constant_init=watched[1], large_weights=watched[0])
+    options = RunOptions(seeds=[1, 2], workers=1, plots_dir=tmp_path, cache_dir=None)
+    results = diagnose.run_diagnose(Sweep("diagnose", watched, 2, "watched runs"), demonstrated,
+                                    mlp.Splits(*tiny_splits), tiny_vectors, options)
+    recorded = load_sweeps(tmp_path)["diagnose"]
+    assert recorded.complete and recorded.configs == results
+    assert [[len(run.inside["hidden"][0]) for run in r.runs] for r in results] == [
         [3, 3], [1, 1]]  # each seed's run is watched
     shown = json.loads((tmp_path / "diagnose.json").read_text())
     assert set(shown) == {"command", "constant_init", "large_weights", "xor", "depth"}

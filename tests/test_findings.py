@@ -62,6 +62,14 @@ def on_test(run: dict) -> float:
     return run["test_acc"]
 
 
+def _stuck(run: "Run") -> str:
+    """The follow-up's learning rates at which most seeds stay at chance: '0.005, 0.01 and 0.02'."""
+    follow_up = "three-layer-learning-rates"
+    lrs = sorted(run.config(follow_up, name)["lr"] for name in run.names(follow_up)
+                 if sum(acc > 0.6 for acc in run.values(follow_up, name)) < 2)
+    return ", ".join(map(str, lrs[:-1])) + f" and {lrs[-1]}"
+
+
 def last(key: str) -> Callable[[dict], float]:
     """A run's value of key at its last epoch."""
     return lambda run: run[key][-1]
@@ -132,7 +140,7 @@ def test_the_notes_under_the_table(run, committed_results):
     gave the same numbers; no run diverged; LeakyReLU's seeds tie, in the epochs quoted."""
     assert [r["dev_accs"] for r in run.config("structures", "512")["runs"]] == \
         [r["dev_accs"] for r in run.config("learning-rates", "lr 0.02")["runs"]]
-    assert not any(r["diverged"] for sweep in ("structures", "activations", "learning-rates")
+    assert not any(r["diverged_epoch"] for sweep in ("structures", "activations", "learning-rates")
                    for config in committed_results[sweep]["configs"] for r in config["runs"])
     leaky = run.values("activations", "LeakyReLU")
     epochs = run.values("activations", "LeakyReLU", lambda r: r["best_epoch"])
@@ -162,7 +170,14 @@ def test_structures_findings(run, committed_results):
         assert not run.clear(best_three, shallower) and not run.clear(shallower, best_three)
         assert run.mean(*best_three) < run.mean(*shallower)
     assert run.config(*one)["lr"] / run.config(*best_three)["lr"] == pytest.approx(10)  # "ten"
+    train_accs = [run.mean(*config, last("train_accs")) for config in structures]
+    assert train_loss[2] < train_loss[1] < train_loss[1] + 0.002  # a second layer, barely lower
     assert_quotes(findings("### MLP structures"), {
+        "lowest train accuracy at the end": f"{min(train_accs):.2f}",
+        "highest train accuracy at the end": f"{max(train_accs):.2f}",
+        "two layers' train loss at the end": f"{train_loss[2]:.4f}",
+        "one layer's": f"{train_loss[1]:.4f}",
+        "where most of the follow-up's seeds stay at chance": _stuck(run),
         "epochs": str(committed_results[sweep]["settings"]["epochs"]),
         "lowest train loss at the end": f"{min(train_loss):.2f}",
         "highest train loss at the end": f"{max(train_loss):.2f}",
@@ -174,8 +189,7 @@ def test_structures_findings(run, committed_results):
         **{f"{name}'s best dev accuracy and spread, {part}": text
            for name, config in (("three", best_three), ("one", one), ("two", two))
            for part, text in zip(("mean", "std"), mean_std_text(run.values(*config)).split(" ± "),
-                                 strict=True)},
-        "most seeds at chance from": "0.005"})
+                                 strict=True)}})
 
 
 def test_the_follow_up_findings_and_table(run, committed_results):
@@ -188,6 +202,9 @@ def test_the_follow_up_findings_and_table(run, committed_results):
                for name in run.names(follow_up)}
     stuck_from = min(lr for lr, count in learned.items() if count < 2)
     assert all(count < 2 for lr, count in learned.items() if lr >= stuck_from)
+    watched = {config["lr"] for config in committed_results["diagnose"]["configs"]
+               if config["hidden_dims"] == run.config(*three)["hidden_dims"]}
+    assert stuck_from not in watched and len(watched & set(learned)) == 2  # lr 0.01 alone fails
     chance = max(acc for name in run.names(follow_up) for acc in run.values(follow_up, name)
                  if acc <= 0.6)
     good = (follow_up, max(run.names(follow_up), key=lambda name: run.mean(follow_up, name)))
@@ -198,7 +215,7 @@ def test_the_follow_up_findings_and_table(run, committed_results):
                          "its best dev accuracy": mean_std_text(run.values(*good)).split()[0],
                          "its spread": mean_std_text(run.values(*good)).split()[-1],
                          "the structures sweep's learning rate": str(run.config(*three)["lr"]),
-                         "most seeds at chance from": str(stuck_from),
+                         "most seeds at chance at": _stuck(run),
                          "chance": f"{chance:.2f}"})
     rows = table(section("Programming"))
     for name in run.names(follow_up):
@@ -266,6 +283,8 @@ def test_learning_rate_findings(run, committed_results):
     chance_epochs = min(epochs for epochs in at_chance if epochs > 2)
     stuck_losses = [loss for r in stuck for loss in r["train_losses"][1:chance_epochs]]
     assert_quotes(findings("### Learning rate"), {
+        "the learner at chance": f"seed {learner['seed']} for "
+                                 f"{at_chance[runs.index(learner)]} epochs",
         "the best rate": str(first), "the other best rate": str(second),
         "their best dev accuracy": f"{run.mean(*lrs[first]):.4f}",
         "the first one's spread": f"{run.std(*lrs[first]):.4f}",
@@ -283,6 +302,14 @@ def test_learning_rate_findings(run, committed_results):
         "the best rate's train loss at the end":
             f"{run.mean(*lrs[first], last('train_losses')):.4f}",
         "the smallest rate's gap": f"{run.gap(lrs[first], lrs[low]):.4f}"}, allowed=["0.693"])
+
+
+@pytest.mark.parametrize("heading", ["### MLP structures", "### Activation functions",
+                                     "### Learning rate"])
+def test_each_of_the_handouts_findings_is_two_or_three_sentences(heading):
+    """The handout asks for two to three sentences under each of its three plots' findings."""
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z])", findings(heading))
+    assert 2 <= len(sentences) <= 3, sentences
 
 
 # ----------------------------------------------------------------------------------------------
@@ -307,14 +334,15 @@ def test_beyond_table_and_findings(run, committed_results):
         run.values(*scratch, lambda r: r["best_epoch"])
     (late, count), = ((epoch, n) for epoch, n in Counter(
         run.values(*bigrams, lambda r: r["best_epoch"])).items() if epoch > max(unigram_best))
-    first_epoch = [run.mean(*config, lambda r: r["dev_accs"][0]) for config in (glove, scratch)]
+    closest = min(run.values(*glove)) - max(run.values(*scratch))
+    assert closest > 0  # every seed from GloVe above every seed from random
     assert_quotes(findings("## Beyond the homework"), {
         "the frozen mean's test accuracy": f"{run.mean(*frozen, on_test):.4f}",
         "GloVe, learned": f"{run.mean(*glove, on_test):.4f}",
         "what bigrams add": f"{run.gap(bigrams, glove, on_test):.4f}",
         "what pretraining adds on test": f"{run.gap(glove, scratch, on_test):.4f}",
         "on best dev accuracy": f"{run.gap(glove, scratch):.4f}",
-        "what it adds after epoch 1": f"{first_epoch[0] - first_epoch[1]:.4f}",
+        "the closest seeds, apart": f"{closest:.4f}",
         "the learned models' train accuracy at the end":
             f"{min(run.mean(*config, last('train_accs')) for config in learned):.4f}",
         "epochs": str(committed_results[sweep]["settings"]["epochs"]),
@@ -458,10 +486,14 @@ def _other_seeds_claims(fail: dict, learn: dict, ref: dict) -> dict[str, str]:
     peak_steps = [run["inside"]["steps"][_series(run, "hidden", 1, "saturated").index(peak)]
                   for run, peak in zip(learn["seeds"], peaks, strict=True)]
     ends = [_series(run, "hidden", 0, "saturated")[-1] for run in ref["seeds"]]
+    least_from_18 = min(value for step, value in zip(other_fail["inside"]["steps"], second,
+                                                      strict=True) if step >= 18)
+    peak = learner["inside"]["steps"][learner_second.index(max(learner_second))]
+    back = _first(learner["inside"]["steps"], learner_second, lambda v: v < 0.9, after=peak)
     return {
         "other failing seed": f"seed {other_fail['seed']}",
-        "its second layer full from step": f"from step "
-        f"{_first(other_fail['inside']['steps'], second, lambda v: v == 1.0)}",
+        "its second layer from step 18 on, %": f"{100 * least_from_18:.1f} % or more from "
+                                               f"step 18",
         "its first layer's gradient at the end":
             f"{_series(other_fail, 'layers', 0, 'grad_norm')[-1]:.1e}",
         "the learning seed": f"seed {learner['seed']}",
@@ -470,6 +502,8 @@ def _other_seeds_claims(fail: dict, learn: dict, ref: dict) -> dict[str, str]:
         "at step ": f"at step "
                     f"{learner['inside']['steps'][learner_second.index(max(learner_second))]}",
         "its end, %": f"{100 * learner_second[-1]:.1f}",
+        "where it came back to": f"{100 * _at(learner, learner_second, back):.1f} % at step "
+                                 f"{back}",
         "its first layer's gradient":
             f"{_series(learner, 'layers', 0, 'grad_norm')[-1]:.1e}",
         "lowest peak at lr 0.002, %": f"{100 * min(peaks):.1f}",
@@ -482,13 +516,22 @@ def _other_seeds_claims(fail: dict, learn: dict, ref: dict) -> dict[str, str]:
 def test_inside_the_network_findings(watched):
     """What happened inside the failing, the learning and the reference runs: every number the
     paragraph quotes is the committed watched runs', and what it concludes holds on every seed:
-    a run stays at chance exactly when one of its layers saturates completely."""
+    a run stays at chance exactly when a layer stays saturated (99 % or more at every look from
+    step 100 on); no layer of the other runs that learn passes the reference's highest share."""
     fail, learn, ref = (watched[name] for name in ("3 x 512, lr 0.01", "3 x 512, lr 0.002",
                                                    "512, lr 0.02"))
-    for run in (run for config in (fail, learn, ref) for run in config["seeds"]):
-        full = any(max(look[layer]["saturated"] for look in run["inside"]["hidden"]) == 1.0
-                   for layer in range(len(run["inside"]["hidden"][0])))
-        assert full == (run["best_dev_acc"] <= 0.6), run["seed"]
+    every = [run for config in (fail, learn, ref) for run in config["seeds"]]
+    for run in every:
+        later = [look for step, look in zip(run["inside"]["steps"], run["inside"]["hidden"],
+                                            strict=True) if step >= 100]
+        stays = any(min(look[layer]["saturated"] for look in later) >= 0.99
+                    for layer in range(len(later[0])))
+        assert stays == (run["best_dev_acc"] <= 0.6), run["seed"]
+    others = [run for run in every if run["best_dev_acc"] > 0.6 and run not in fail["seeds"]]
+    assert len(others) == 6
+    assert max(look[layer]["saturated"] for run in others for look in run["inside"]["hidden"]
+               for layer in range(len(look))) == max(
+        _series(run, "hidden", 0, "saturated")[-1] for run in ref["seeds"])
     ratios = [_series(fail, "layers", layer, "update_ratio") for layer in (0, 1)]
     above = max(step for step, first, second in zip(fail["inside"]["steps"], *ratios,
                                                     strict=True)
@@ -552,11 +595,12 @@ def test_vanishing_gradients_shown_on_the_code(shown):
                          "highest": f"{max(depth['ReLU, He init']):.1e}"})
 
 
-def test_large_positive_weights_shown_on_the_code(shown):
+def test_large_positive_weights_shown_on_the_code(shown, watched):
     """Concept 7's demonstration quotes diagnose.json: with weights from U(1, 2) the deeper
     layers saturate completely and the first layer gets no gradient; the default start does
     neither, and learns."""
     large, default = shown["large_weights"]["large"], shown["large_weights"]["default"]
+    failing = watched["3 x 512, lr 0.01"]
     assert large["saturated"][1:] == [1.0, 1.0] and large["grad_norm"] < 1e-6
     assert large["dev_acc"] < 0.55 < default["dev_acc"]
     text = paragraph(section("Concepts, intuitions and big picture"),
@@ -568,7 +612,10 @@ def test_large_positive_weights_shown_on_the_code(shown):
                              f"{100 * max(default['saturated']):.1f}",
                          "the default start's gradient": f"{default['grad_norm']:.1e}",
                          "after an epoch": f"{large['dev_acc']:.4f}",
-                         "the default's": f"{default['dev_acc']:.4f}"}, allowed=["0.001"])
+                         "the default's": f"{default['dev_acc']:.4f}",
+                         "the failing watched run's second layer, its mean output at the end":
+                             f"{failing['inside']['hidden'][-1][1]['mean']:.3f}"},
+                  allowed=["0.001"])
 
 
 def test_the_mistakes_findings():

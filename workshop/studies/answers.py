@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 import mlp
-from results import save_figure
+from workshop.files import save_figure
 
 
 def broken(x: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

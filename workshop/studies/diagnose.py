@@ -24,6 +24,7 @@ import contextlib
 import json
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +39,11 @@ from torch.optim.optimizer import (
 )
 
 import mlp
-import sweeps
-from features import Featurised, featurise
-from results import atomic_write, save_figure
-from sources import WordVectors
+from workshop.files import atomic_write, save_figure
+from workshop.records import Config, ConfigResult, Outcome, RunOptions, Sweep, Trial
+from workshop.runs import sweeps
+from workshop.runs.features import Featurised, make_datasets
+from workshop.runs.sources import WordVectors
 
 DEV_BATCH = 1000  # the first dev reviews: the fixed batch whose activations are watched
 # A unit's output that is saturated: its derivative is nearly 0 there (Sigmoid's below 0.0099).
@@ -60,25 +62,32 @@ XOR_WIDTHS = (2, 8)  # hidden units: the handout's two, and more, from random st
 DEPTHS = range(1, 9)  # hidden layers of 512, for the gradient that reaches the first one
 
 
-def explore_diagnose(dev_d: dict, train_d: dict, test_d: dict, embeddings: WordVectors, *,
-                     watched: list[dict], demonstrated: dict[str, dict],
-                     **options) -> list[dict]:
-    """Train and watch the watched configurations (results.json's "diagnose", its runs with what
-    was seen "inside"), run the demonstrations (diagnose.json; demonstrated: the configuration
-    each is trained as, by its name: constant_init, large_weights), and draw their plots.
-    options: those of sweeps.Options."""
-    options = sweeps.Options(**options)
-    data = featurise(mlp.Splits(dev_d, train_d, test_d), embeddings, options.cache_dir)
-    found = sweeps.train_sweep("diagnose", watched, run_watched, data, options, data.sizes)
-    plots_dir = Path(options.plots_dir)
+@dataclass(frozen=True)
+class Demonstrated:
+    """The configurations that two demonstrations train as: constant initialisation, and large
+    positive initial weights."""
+
+    constant_init: Config
+    large_weights: Config
+
+
+def run_diagnose(sweep: Sweep, demonstrated: Demonstrated, splits: mlp.Splits,
+                 embeddings: WordVectors, options: RunOptions | None = None
+                 ) -> list[ConfigResult]:
+    """Train and watch the sweep's configurations (results.json's "diagnose", each run with what
+    was seen inside), run the demonstrations (diagnose.json), and draw their plots."""
+    options = options or RunOptions()
+    data = make_datasets(splits, embeddings, options.cache_dir)
+    watched = sweeps.train_sweep(sweep.name, sweep.configs, run_watched, data, options,
+                               options.num_epochs or sweep.num_epochs, data.sizes)
     for metric in ("saturation", "gradients", "updates"):
-        plot_inside(found, metric, plots_dir / f"diagnose_{metric}.png")
+        plot_inside(watched, metric, options.plots_dir / f"diagnose_{metric}.png")
     shown = demonstrations(data, demonstrated)
-    plot_depth(shown["depth"], plots_dir / "diagnose_depth.png")
+    plot_depth(shown["depth"], options.plots_dir / "diagnose_depth.png")
     text = json.dumps({"command": options.command, **shown}, indent=1) + "\n"
-    atomic_write(plots_dir / "diagnose.json", lambda tmp: tmp.write_text(text))
+    atomic_write(options.plots_dir / "diagnose.json", lambda tmp: tmp.write_text(text))
     print(demonstrations_text(shown), flush=True)
-    return found
+    return watched
 
 
 # ----------------------------------------------------------------------------------------------
@@ -170,69 +179,68 @@ class Watch:
         self.ratios = [[] for _ in self.ratios]
 
 
-def run_watched(config: dict, data: Featurised, *, device: str,
-                on_epoch: Callable[[int], object]) -> sweeps.Outcome:
-    """The sweep's runner: the homework's run_mlp, watched; the Outcome also holds "inside",
-    what the Watch saw."""
-    steps_per_epoch = math.ceil(len(data.train) / config["batch_size"])
+def run_watched(trial: Trial, data: Featurised, on_epoch: Callable[[int], object]) -> Outcome:
+    """The sweep's runner: the homework's run_mlp, watched; the Outcome also holds what the
+    Watch saw inside."""
+    steps_per_epoch = math.ceil(len(data.train) / trial.config.batch_size)
     inputs, labels = (tensor[:DEV_BATCH] for tensor in data.dev.tensors)
-    watch = Watch(inputs, labels, config["activation"],
-                  sample_steps(steps_per_epoch, config["num_epochs"]))
+    watch = Watch(inputs, labels, trial.config.activation,
+                  sample_steps(steps_per_epoch, trial.num_epochs))
     with watch.hooked():
-        found = sweeps.run_homework(config, data, device=device, on_epoch=on_epoch)
-    return sweeps.Outcome(found.result, {"inside": watch.record})
+        plain = sweeps.run_homework(trial, data, on_epoch)
+    return Outcome(plain.result, inside=watch.record)
 
 
 # ----------------------------------------------------------------------------------------------
 # The written answers, shown
 
 
-def demonstrations(data: Featurised, demonstrated: dict[str, dict]) -> dict:
+def demonstrations(data: Featurised, demonstrated: Demonstrated) -> dict:
     """Each demonstration's numbers, by name."""
-    return {"constant_init": constant_initialisation(data, demonstrated["constant_init"]),
-            "large_weights": large_positive_weights(data, demonstrated["large_weights"]),
+    return {"constant_init": constant_initialisation(data, demonstrated.constant_init),
+            "large_weights": large_positive_weights(data, demonstrated.large_weights),
             "xor": xor_from_each_start(),
             "depth": gradient_by_depth(data.train.tensors[0][:DEV_BATCH],
                                        data.train.tensors[1][:DEV_BATCH])}
 
 
-def constant_initialisation(data: Featurised, config: dict, value: float = CONSTANT) -> dict:
+def constant_initialisation(data: Featurised, config: Config, value: float = CONSTANT) -> dict:
     """The configuration's model (its hidden layers and activation) with every weight and bias
     set to value, trained one epoch as its sweep trains it (Adam, its learning rate and batch
     size), beside the default initialisation: how far apart its first layer's units' incoming
     weights end, how many distinct units it has, and the dev accuracy it reaches."""
-    found = {}
+    numbers = {}
     for start in ("constant", "default"):
         torch.manual_seed(mlp.SEED)
         model = mlp.SentimentClassifier(data.embeddings.vector_size, mlp.NUM_CLASSES,
-                                        config["hidden_dims"], config["activation"])
+                                        list(config.hidden_dims), config.activation)
         if start == "constant":
             for parameter in model.parameters():
                 nn.init.constant_(parameter, value)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"])
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         curves = mlp.train(model, optimizer, mlp.create_dataloader(data.train,
-                                                                   config["batch_size"]),
-                           mlp.create_dataloader(data.dev, config["batch_size"], shuffle=False),
+                                                                   config.batch_size),
+                           mlp.create_dataloader(data.dev, config.batch_size, shuffle=False),
                            1, progress=False)
         rows = model.linears[0].weight.detach()  # (units, embed_dim): one row per unit
-        found[start] = {"largest_row_difference": (rows - rows[0]).abs().max().item(),
+        numbers[start] = {"largest_row_difference": (rows - rows[0]).abs().max().item(),
                         "distinct_units": len(torch.unique(rows, dim=0)),
                         "dev_acc": curves.dev_accs[-1]}
-    return found
+    return numbers
 
 
-def large_positive_weights(data: Featurised, config: dict, low: float = LARGE[0],
+def large_positive_weights(data: Featurised, config: Config, low: float = LARGE[0],
                            high: float = LARGE[1]) -> dict:
     """The configuration's model from PyTorch's default initialisation and with every weight
     drawn from U(low, high), large and positive (concept 7): at the start, the share of each
     hidden layer's units that are saturated and the first layer's gradient norm, on DEV_BATCH
     training reviews; and the dev accuracy after one epoch as its sweep trains it."""
     inputs, labels = (tensor[:DEV_BATCH] for tensor in data.train.tensors)
-    found = {}
+    numbers = {}
     for start in ("default", "large"):
         torch.manual_seed(mlp.SEED)
         model = mlp.SentimentClassifier(data.embeddings.vector_size, mlp.NUM_CLASSES,
-                                        config["hidden_dims"], config["activation"])
+                                        list(config.hidden_dims), config.activation)
         if start == "large":
             for linear in model.linears:
                 nn.init.uniform_(linear.weight, low, high)
@@ -241,17 +249,17 @@ def large_positive_weights(data: Featurised, config: dict, low: float = LARGE[0]
             lambda *io, outputs=outputs: outputs.append(io[2]))  # each hidden layer's output
         model.loss(model(inputs), labels).backward()
         hook.remove()
-        saturated = SATURATED[config["activation"].lower()]
-        found[start] = {"saturated": [saturated(h).float().mean().item() for h in outputs],
+        saturated = SATURATED[config.activation.lower()]
+        numbers[start] = {"saturated": [saturated(h).float().mean().item() for h in outputs],
                         "grad_norm": model.linears[0].weight.grad.norm().item()}
         model.zero_grad()
-        optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"])
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         curves = mlp.train(model, optimizer, mlp.create_dataloader(data.train,
-                                                                   config["batch_size"]),
-                           mlp.create_dataloader(data.dev, config["batch_size"], shuffle=False),
+                                                                   config.batch_size),
+                           mlp.create_dataloader(data.dev, config.batch_size, shuffle=False),
                            1, progress=False)
-        found[start]["dev_acc"] = curves.dev_accs[-1]
-    return found
+        numbers[start]["dev_acc"] = curves.dev_accs[-1]
+    return numbers
 
 
 def train_xor(seed: int, start: Callable[[nn.Module], None] | None = None,
@@ -283,25 +291,25 @@ def xor_from_each_start(seeds: range | None = None) -> dict:
     """XOR trained from all zeros, from one constant, and from seeded random starts: the
     outputs, what moved and whether the hidden units stayed copies; for each width of
     XOR_WIDTHS, how many random starts learned it and why the others did not."""
-    found = {}
+    numbers = {}
     for name, value in (("zeros", 0.0), ("constant", XOR_CONSTANT)):
         model = train_xor(mlp.SEED, _constant(value))
         rows = model.linears[0].weight.detach()
-        found[name] = {
+        numbers[name] = {
             "outputs": model(XOR_X).squeeze(1).tolist(),
             "moved": [key for key, parameter in model.named_parameters()
                       if not torch.all(parameter == value)],
             "largest_row_difference": (rows[0] - rows[1]).abs().max().item()}
     seeds = range(XOR_SEEDS) if seeds is None else seeds
-    found["random"] = {str(width): _xor_from_random_starts(seeds, width) for width in XOR_WIDTHS}
-    return found
+    numbers["random"] = {str(width): _xor_from_random_starts(seeds, width) for width in XOR_WIDTHS}
+    return numbers
 
 
 def _xor_from_random_starts(seeds: range, width: int) -> dict:
     """How many seeds learn XOR (every output within 0.1 of its target), and of the others how
     many end with a dead unit (0 on all four inputs) or with every unit active on all four
     (the network is then linear on them, and XOR is not linear)."""
-    found = {"seeds": len(seeds), "learned": 0, "dead_unit": 0, "linear": 0, "other": 0}
+    numbers = {"seeds": len(seeds), "learned": 0, "dead_unit": 0, "linear": 0, "other": 0}
     for seed in seeds:
         model = train_xor(seed, width=width)
         with torch.no_grad():
@@ -309,8 +317,8 @@ def _xor_from_random_starts(seeds: range, width: int) -> dict:
             active = model.activation(model.linears[0](XOR_X)) > 0  # (4 inputs, width units)
         outcome = ("learned" if error < 0.1 else "dead_unit" if (~active).all(dim=0).any()
                    else "linear" if active.all() else "other")
-        found[outcome] += 1
-    return found
+        numbers[outcome] += 1
+    return numbers
 
 
 # The depth demonstration's lines: an activation, and whether the weights start with He's
@@ -323,7 +331,7 @@ def gradient_by_depth(inputs: torch.Tensor, labels: torch.Tensor,
     """At initialisation (seed SEED), the norm of the loss's gradient for the first layer's
     weights, on a batch of real features, for each depth of hidden layers of 512 and each line
     of DEPTH_LINES."""
-    found = {"depths": list(depths)}
+    numbers = {"depths": list(depths)}
     for line, he in DEPTH_LINES.items():
         norms = []
         for depth in depths:
@@ -336,8 +344,8 @@ def gradient_by_depth(inputs: torch.Tensor, labels: torch.Tensor,
                     nn.init.zeros_(linear.bias)
             model.loss(model(inputs), labels).backward()
             norms.append(model.linears[0].weight.grad.norm().item())
-        found[line] = norms
-    return found
+        numbers[line] = norms
+    return numbers
 
 
 def demonstrations_text(shown: dict) -> str:
@@ -345,19 +353,19 @@ def demonstrations_text(shown: dict) -> str:
     constant, xor, depth = shown["constant_init"], shown["xor"], shown["depth"]
     large = shown["large_weights"]
     lines = ["constant initialisation, one epoch: "
-             + "; ".join(f"{start}: {found['distinct_units']} distinct units of 512, dev acc "
-                         f"{found['dev_acc']:.4f}" for start, found in constant.items()),
+             + "; ".join(f"{start}: {numbers['distinct_units']} distinct units of 512, dev acc "
+                         f"{numbers['dev_acc']:.4f}" for start, numbers in constant.items()),
              f"weights from U{LARGE}: "
-             + "; ".join(f"{start}: saturated {[round(share, 3) for share in found['saturated']]}"
-                         f", first layer's gradient {found['grad_norm']:.1e}, dev acc after an "
-                         f"epoch {found['dev_acc']:.4f}" for start, found in large.items()),
+             + "; ".join(f"{start}: saturated {[round(share, 3) for share in numbers['saturated']]}"
+                         f", first layer's gradient {numbers['grad_norm']:.1e}, dev acc after an "
+                         f"epoch {numbers['dev_acc']:.4f}" for start, numbers in large.items()),
              f"XOR from zeros: outputs {[round(y, 3) for y in xor['zeros']['outputs']]}, "
              f"moved: {', '.join(xor['zeros']['moved']) or 'nothing'}",
              f"XOR from {XOR_CONSTANT}: outputs {[round(y, 3) for y in xor['constant']['outputs']]}"
              f", hidden units {xor['constant']['largest_row_difference']:g} apart",
              "XOR from random starts: " + "; ".join(
-                 f"{width} hidden units learned it in {found['learned']} of {found['seeds']}"
-                 for width, found in xor["random"].items()),
+                 f"{width} hidden units learned it in {numbers['learned']} of {numbers['seeds']}"
+                 for width, numbers in xor["random"].items()),
              "first layer's gradient norm at 1..8 hidden layers: "
              + "; ".join(f"{name} {' '.join(f'{norm:.1e}' for norm in depth[name])}"
                          for name in DEPTH_LINES)]
@@ -377,21 +385,21 @@ SATURATED_MEANS = {"sigmoid": "outputs below 0.01 or above 0.99", "tanh": "|outp
                    "relu": "dead: 0 on the whole batch"}
 
 
-def plot_inside(watched: list[dict], metric: str, save_fig_path: Path) -> None:
+def plot_inside(watched: list[ConfigResult], metric: str, save_fig_path: Path) -> None:
     """One panel per watched configuration (its first seed's run), one line per layer, over
     the steps; each title says which seed it is and how many of the seeds learned."""
     ylabel, part, key = METRICS[metric]
     if metric == "saturation":
-        activations = dict.fromkeys(config["activation"].lower() for config in watched)
+        activations = dict.fromkeys(result.config.activation.lower() for result in watched)
         ylabel += f"\n({'; '.join(SATURATED_MEANS[name] for name in activations)})"
     fig = Figure(figsize=(4.2 * len(watched), 3.9))
     axes = fig.subplots(1, len(watched), sharey=True, squeeze=False)[0]
-    for ax, config in zip(axes, watched, strict=True):
-        run, inside = config["runs"][0], config["runs"][0]["inside"]
-        learned = sum(other["best_dev_acc"] > sweeps.LEARNED for other in config["runs"])
-        verdict = "learns" if run["best_dev_acc"] > sweeps.LEARNED else "stays at chance"
-        ax.set(title=f"{config['name']}, seed {run['seed']}: {verdict}\n(best dev acc "
-                     f"{run['best_dev_acc']:.2f}; {learned} of {len(config['runs'])} seeds learn)",
+    for ax, result in zip(axes, watched, strict=True):
+        run, inside = result.runs[0], result.runs[0].inside
+        learned = sum(other.learned for other in result.runs)
+        verdict = "learns" if run.learned else "stays at chance"
+        ax.set(title=f"{result.config.name}, seed {run.seed}: {verdict}\n(best dev acc "
+                     f"{run.best_dev_acc:.2f}; {learned} of {len(result.runs)} seeds learn)",
                xlabel="training step (log scale)", xscale="symlog")
         for layer in range(len(inside[part][0])):
             points = [(step, look[layer][key]) for step, look in zip(inside["steps"],

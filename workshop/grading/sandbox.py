@@ -2,12 +2,16 @@
 so that it starts with the libraries already imported, in a folder of its own, under a time and
 memory limit, its output captured and capped.
 
-Inside, an audit hook (sys.addaudithook, which the code it watches cannot remove) refuses what
-a homework never needs: writing, renaming or deleting files outside the task's folder, starting
-other programs, and the network. It stops a submission's accidents and habits (rm -rf of the
-wrong folder, a download at import time), not a determined attacker, who could reach the
+A task's folder is made when it starts, a private copy of its source: nothing of another task
+is there before it runs. Inside, an audit hook (sys.addaudithook, which the code it watches
+cannot remove) refuses what a homework never needs: reading the other tasks' folders (private
+paths), writing, renaming or deleting files outside its own folder, starting other programs, and
+the network. A task ends when its result arrives, and then every process it started ends too,
+however it detached (each task's process is a subreaper of its descendants, and so is this one
+while tasks run). It stops a submission's accidents and habits (rm -rf of the wrong folder, a
+download at import time, a classmate's copy), not a determined attacker, who could reach the
 operating system through ctypes: grade untrusted strangers' code in a container or a VM.
-POSIX only (fork, process groups, resource limits).
+POSIX only (fork, process groups, resource limits); Linux for the subreaper.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import io
 import json
 import os
 import resource
+import select
 import selectors
+import shutil
 import signal
 import sys
 import time
@@ -35,27 +41,35 @@ FILE_EVENTS = {"os.remove": (0,), "os.rmdir": (0,), "os.rename": (0, 1), "os.mkd
 PROGRAM_EVENTS = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.forkpty",
                   "subprocess.Popen", "pty.spawn")
 NETWORK_EVENTS = ("socket.connect", "socket.getaddrinfo", "socket.sendto", "urllib.Request")
+READ_EVENTS = {"open": 0, "os.listdir": 0, "os.scandir": 0}  # the index of the path argument
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+PR_SET_CHILD_SUBREAPER = 36  # prctl's option (linux/prctl.h): orphaned descendants come here
+# Taken before any task's code runs, which may replace what the os module holds.
+_LIBC = ctypes.CDLL(None) if sys.platform == "linux" else None
+_KILL, _WRITE, _DUMPS = os.kill, os.write, json.dumps
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What one task may use."""
+    """What one task may use (a grading's come from its rubric's [limits])."""
 
-    seconds: float = 60.0
-    memory_mib: int = 2048  # on top of this process's own address space, which it inherits
-    output_bytes: int = 20_000  # of its standard output and error, kept (the rest counted)
+    seconds: float
+    memory_mib: int  # on top of this process's own address space, which it inherits
+    output_bytes: int  # of its standard output and error, kept (the rest counted)
 
 
 @dataclass(frozen=True)
 class Task:
-    """function(*args), called in folder: what it returns must be JSON."""
+    """function(*args), called in folder (made when the task starts: a copy of source, or
+    empty): what it returns must be JSON. Paths under private may not be read from it."""
 
     key: object  # the caller's name for it
     function: Callable
     args: tuple
     folder: Path
     limits: Limits
+    source: Path | None = None
+    private: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,19 +86,19 @@ class Ran:
 # Inside the task's process
 
 
-def refuse_outside(folder: Path) -> Callable[[str, tuple], None]:
-    """An audit hook that refuses changes to files outside folder, new programs and the
-    network, with a PermissionError that says so."""
+def refuse_outside(folder: Path, private: tuple[Path, ...] = ()
+                   ) -> Callable[[str, tuple], None]:
+    """An audit hook that refuses reading under private (but in folder), changes to files
+    outside folder, new programs and the network, with a PermissionError that says so."""
     root = os.path.realpath(folder)
+    hidden = tuple(os.path.realpath(path) for path in private)
 
-    def inside(path: object) -> bool:
-        if isinstance(path, int) or path is None:  # a file already open, or no path
-            return True
-        real = os.path.realpath(os.fsdecode(path))
-        # /dev/shm: the shared memory of multiprocessing's Value, Array and Pool
-        return real in (root, os.devnull) or real.startswith((root + os.sep, "/dev/shm/"))
+    inside, readable = _inside(root), _readable(root, hidden)
 
     def hook(event: str, args: tuple) -> None:
+        if event in READ_EVENTS and not readable(args[READ_EVENTS[event]]):
+            raise PermissionError(f"the grader runs a submission alone: reading "
+                                  f"{os.fsdecode(args[READ_EVENTS[event]])} is refused")
         if event == "open" and args[0] is not None:
             mode, flags = args[1] or "", args[2] or 0
             writes = any(letter in str(mode) for letter in "wax+") or flags & WRITE_FLAGS
@@ -103,6 +117,31 @@ def refuse_outside(folder: Path) -> Callable[[str, tuple], None]:
             raise PermissionError("nothing is downloaded while grading (the network is refused)")
 
     return hook
+
+
+def _inside(root: str) -> Callable[[object], bool]:
+    """Whether a path (or an open file, or none) is in the folder root."""
+    def inside(path: object) -> bool:
+        if isinstance(path, int) or path is None:  # a file already open, or no path
+            return True
+        real = os.path.realpath(os.fsdecode(path))
+        # /dev/shm: the shared memory of multiprocessing's Value, Array and Pool
+        return real in (root, os.devnull) or real.startswith((root + os.sep, "/dev/shm/"))
+
+    return inside
+
+
+def _readable(root: str, hidden: tuple[str, ...]) -> Callable[[object], bool]:
+    """Whether a path may be read: in the folder root, or under none of the hidden ones."""
+    inside = _inside(root)
+
+    def readable(path: object) -> bool:
+        if isinstance(path, int) or path is None or inside(path):
+            return True
+        real = os.path.realpath(os.fsdecode(path))
+        return not any(real == top or real.startswith(top + os.sep) for top in hidden)
+
+    return readable
 
 
 def _own_group(target: int, event: str) -> bool:
@@ -129,34 +168,75 @@ def _child(task: Task, output: int, result: int) -> None:
     return (os._exit: no atexit handler, thread or buffer of the parent's is run here)."""
     try:
         os.setsid()  # its own process group: a timeout kills whatever it starts too
-        if sys.platform == "linux":  # and it ends if the grader is killed: PR_SET_PDEATHSIG
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        os.dup2(output, 1)
-        os.dup2(output, 2)
-        # Python's own streams too, whatever the parent had made of them (pytest's capture).
-        sys.stdout, sys.stderr = (io.TextIOWrapper(io.FileIO(fd, "w", closefd=False),
-                                                   "utf-8", "replace", line_buffering=True)
-                                  for fd in (1, 2))
+        if _LIBC is not None:  # it ends if the grader is killed (PR_SET_PDEATHSIG), and what it
+            _LIBC.prctl(1, signal.SIGKILL)  # starts and leaves comes back to it (a subreaper)
+            _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1)
+        _redirect(output)
+        _make_folder(task)
         memory = _address_space() + task.limits.memory_mib * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_FSIZE, (2**30, 2**30))  # no file of a GiB or more
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         os.chdir(task.folder)
         os.environ.update(HOME=str(task.folder), TMPDIR=str(task.folder), MPLBACKEND="Agg")
-        sys.addaudithook(refuse_outside(task.folder))
+        sys.addaudithook(refuse_outside(task.folder, task.private))
         outcome = {"value": task.function(*task.args)}
     except BaseException as error:  # SystemExit and KeyboardInterrupt included: the task ends
         outcome = {"error": describe(error)}
+    outcome["left_behind"] = _end_descendants()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-        payload = json.dumps(outcome, default=str).encode()
+        payload = _DUMPS(outcome, default=str).encode()
     except BaseException as error:
-        payload = json.dumps({"error": f"its result could not be returned ({error!r})"}).encode()
-    with os.fdopen(result, "wb") as pipe:
-        pipe.write(payload)
+        payload = _DUMPS({"error": f"its result could not be returned ({error!r})"}).encode()
+    for start in range(0, len(payload), 65536):
+        _WRITE(result, payload[start:start + 65536])
     os._exit(0)
+
+
+def _redirect(output: int) -> None:
+    """Standard input from /dev/null; output and error to the output pipe, Python's own streams
+    too, whatever the parent had made of them (pytest's capture)."""
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    sys.stdout, sys.stderr = (io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), "utf-8",
+                                               "replace", line_buffering=True) for fd in (1, 2))
+
+
+def _make_folder(task: Task) -> None:
+    """The task's folder, made now: a copy of its source (its data files too), or empty."""
+    if task.source is None:
+        task.folder.mkdir(parents=True, exist_ok=True)
+    else:
+        shutil.copytree(task.source, task.folder, symlinks=True)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is pid (Linux's /proc; none elsewhere)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError, ValueError):
+            found += map(int, (task / "children").read_text().split())
+    return found
+
+
+def _end_descendants() -> int:
+    """Kill every process this one started that is still there (detached ones come back to it,
+    a subreaper), and reap them: how many there were."""
+    ended = 0
+    while children := _children(os.getpid()):
+        for pid in children:
+            with contextlib.suppress(OSError):
+                if _LIBC is not None:  # os.kill is audited, and refused beyond the group
+                    _LIBC.kill(pid, signal.SIGKILL)
+                else:
+                    _KILL(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, 0)
+            ended += 1
+    return ended
 
 
 def describe(error: BaseException) -> str:
@@ -193,7 +273,7 @@ class _Running:
 
 def _start(task: Task) -> _Running:
     """Fork a process for task, its output and result going to two pipes."""
-    task.folder.mkdir(parents=True, exist_ok=True)
+    task.folder.parent.mkdir(parents=True, exist_ok=True)
     output_read, output_write = os.pipe()
     result_read, result_write = os.pipe()
     sys.stdout.flush()
@@ -209,10 +289,17 @@ def _start(task: Task) -> _Running:
 
 
 def _finish(running: _Running, timed_out: bool) -> Ran:
-    """Reap the task's process (killing its group) and say how it ended."""
-    if timed_out:
+    """Reap the task's process (killing its group; one that goes on after its result, at once)
+    and say how it ended."""
+    pid, status = 0, 0
+    for _ in range(0 if timed_out else 100):  # it exits as its result is written: 1 s at most
+        pid, status = os.waitpid(running.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.01)
+    if not pid:
         os.killpg(running.pid, signal.SIGKILL)
-    _, status = os.waitpid(running.pid, 0)
+        _, status = os.waitpid(running.pid, 0)
     with contextlib.suppress(ProcessLookupError):  # whatever it left in its group ends with it
         os.killpg(running.pid, signal.SIGKILL)
     for fd in (running.output, running.result):
@@ -222,7 +309,7 @@ def _finish(running: _Running, timed_out: bool) -> Ran:
         output += f"\n[... {running.dropped} more bytes of output not kept]"
     seconds = time.monotonic() - running.started
     if timed_out:
-        return Ran(None, f"timed out after {running.task.limits.seconds:g} s", output, seconds)
+        return Ran(None, _timed_out(running), output, seconds)
     try:
         outcome = json.loads(bytes(running.payload))
     except ValueError:
@@ -230,13 +317,27 @@ def _finish(running: _Running, timed_out: bool) -> Ran:
         why = (f"was killed by signal {signal.Signals(signum).name}" if signum > 0 else
                f"ended the process (exit status {os.waitstatus_to_exitcode(status)})")
         return Ran(None, f"the code {why} before it finished", output, seconds)
+    if outcome.get("left_behind"):
+        output += (f"\n[the grader ended {outcome['left_behind']} process(es) that the code "
+                   f"started and left running]")
     return Ran(outcome.get("value"), outcome.get("error"), output, seconds)
+
+
+def _timed_out(running: _Running) -> str:
+    """What a task that ran out of time was doing."""
+    limit = f"timed out after {running.task.limits.seconds:g} s"
+    if running.dropped:
+        return (f"{limit}: it printed without end ({len(running.kept) + running.dropped} bytes) "
+                f"and never returned")
+    return (f"{limit}: it never returned (an endless loop, or far more work than the grader's "
+            f"tiny inputs need)")
 
 
 def run_many(tasks: Iterable[Task], at_once: int) -> Iterator[tuple[Task, Ran]]:
     """Run the tasks, at_once at a time, each in its own process: (task, how it ended) as each
-    ends. This process reads every task's output as it comes (a task that floods its output is
-    never blocked by a full pipe) and keeps the first limits.output_bytes of it."""
+    ends, when its result has come (what it left running is ended). This process reads every
+    task's output as it comes (a task that floods its output is never blocked by a full pipe)
+    and keeps the first limits.output_bytes of it."""
     pending, running = list(tasks)[::-1], {}
     with selectors.DefaultSelector() as selector, _ending(running):
         while pending or running:
@@ -250,23 +351,49 @@ def run_many(tasks: Iterable[Task], at_once: int) -> Iterator[tuple[Task, Ran]]:
                 _read(selector, *key.data, key.fd)
             now = time.monotonic()
             for pid, job in list(running.items()):
-                closed = job.output not in selector.get_map() and \
-                    job.result not in selector.get_map()
+                returned = job.result not in selector.get_map()  # its result, or its end
                 timed_out = now >= job.started + job.task.limits.seconds
-                if closed or timed_out:
-                    for fd in (job.output, job.result):
-                        if fd in selector.get_map():
-                            selector.unregister(fd)
+                if returned or timed_out:
+                    _drain(selector, job)
                     del running[pid]
-                    yield job.task, _finish(job, timed_out and not closed)
+                    ran = _finish(job, timed_out and not returned)
+                    _end_orphans(running)
+                    yield job.task, ran
+
+
+def _drain(selector: selectors.BaseSelector, job: _Running) -> None:
+    """Read what is left in a finished task's output pipe without waiting for its end (a
+    process it left may hold the pipe open), and stop watching both pipes."""
+    while job.output in selector.get_map() and select.select([job.output], [], [], 0)[0]:
+        _read(selector, job, "output", job.output)
+    if job.result in selector.get_map():
+        selector.unregister(job.result)
+    if job.output in selector.get_map():
+        selector.unregister(job.output)
+
+
+def _end_orphans(running: dict[int, _Running]) -> None:
+    """Kill the processes that came back to this one (a subreaper) from tasks that ended or
+    were killed: any child that is not a running task."""
+    for pid in _children(os.getpid()):
+        if pid not in running:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)
 
 
 @contextlib.contextmanager
 def _ending(running: dict[int, _Running]) -> Iterator[None]:
-    """On leaving (an error, Ctrl-C, the caller stopping early), kill the tasks still running."""
+    """While tasks run, be a subreaper (what a task detaches comes back here, to be ended); on
+    leaving (done, an error, Ctrl-C, the caller stopping early), kill the tasks still running."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1)
     try:
         yield
     finally:
+        if _LIBC is not None:
+            _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 0)
         for pid in running:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)

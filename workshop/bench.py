@@ -1,8 +1,8 @@
 """Benchmark featurisation, training, the homework's sweeps and grading, against a
 straightforward completion of the homework and a floor of bare kernels.
 
-    python bench.py            # the full homework data, about an hour on 2 cores
-    python bench.py --quick    # a few hundred reviews: checks that it all runs
+    python -m workshop.bench            # the full homework data, about an hour on 2 cores
+    python -m workshop.bench --quick    # a few hundred reviews: checks that it all runs
 
 Every row is measured in one run on one machine, the runs compared taken in turn; the README
 quotes them. Writes bench.json.
@@ -28,11 +28,12 @@ import torch.nn.functional as F
 from torch.optim.adam import adam
 from torch.utils.data import DataLoader
 
-import features
 import mlp
-from sources import load_embeddings
+from workshop.records import load_sweeps
+from workshop.runs import features
+from workshop.runs.sources import load_embeddings
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 QUICK_SIZES = {"dev": 100, "train": 200, "test": 100}  # --quick: reviews per split
 # A straightforward completion of the course skeleton (tests/test_grade.py grades it too): the
 # homework's sweeps as most students write them, to measure this project against.
@@ -48,7 +49,7 @@ def bench_features(splits: tuple[dict, ...], embeddings, repeats: int) -> dict:
         with tempfile.TemporaryDirectory(prefix="hw3-bench-cache-") as cache:
             for kind in ("cold", "warm"):
                 start = time.perf_counter()
-                features.featurise(splits, embeddings, cache)
+                features.make_datasets(splits, embeddings, cache)
                 seconds[kind].append(time.perf_counter() - start)
     tokens = [token for split in splits for text in split["text"] for token in mlp.tokenize(text)]
     return {"reviews": sum(len(split["text"]) for split in splits),
@@ -72,11 +73,10 @@ def train_project(sizes: dict[str, int], epochs: int | None,
     run = run_main(["structures", "--workers", "1", "--seeds", "1", *size_flags(sizes), *flags],
                    cache)
     sweep = run.pop("sweeps")["structures"]
-    return [{"name": config["name"], "hidden_dims": config["hidden_dims"], "lr": config["lr"],
-             "batch_size": config["batch_size"], "epochs": sweep["settings"]["epochs"],
-             "seconds": config["runs"][0]["seconds"],
-             "best_dev_acc": config["runs"][0]["best_dev_acc"]}
-            for config in sweep["configs"]], run
+    return [{"name": result.config.name, "hidden_dims": list(result.config.hidden_dims),
+             "lr": result.config.lr, "batch_size": result.config.batch_size,
+             "epochs": sweep.epochs, "seconds": result.runs[0].seconds,
+             "best_dev_acc": result.runs[0].best_dev_acc} for result in sweep.configs], run
 
 
 def train_straightforward(datasets: list, hidden_dims: list[int], lr: float, batch_size: int,
@@ -156,7 +156,7 @@ def bench_training(splits: tuple[dict, ...], embeddings, sizes: dict[str, int],
     the first project run's own measurements (run_main's)."""
     runs: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory(prefix="hw3-bench-cache-") as cache:  # shared with main.py
-        featurised = features.featurise(splits, embeddings, cache)
+        featurised = features.make_datasets(splits, embeddings, cache)
         commands = [_train_in_turn(runs, [featurised.dev, featurised.train, featurised.test],
                                    sizes, epochs, cache) for _ in range(repeats)]
     return {name: {path: {"seconds": statistics.median(run["seconds"] for run in path_runs),
@@ -197,9 +197,11 @@ def _tree_rss_bytes(pid: int) -> int:
 
 
 def timed(command: list[str], cwd: Path = HERE) -> dict:
-    """Run a command: its wall time, and the peak memory of it with its child processes."""
+    """Run a command (which finds this project's modules from any folder): its wall time, and
+    the peak memory of it with its child processes."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=cwd)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=cwd,
+                               env={**os.environ, "PYTHONPATH": str(HERE)})
     peak_tree = 0
     while process.poll() is None:
         peak_tree = max(peak_tree, _tree_rss_bytes(process.pid))
@@ -216,7 +218,7 @@ def run_main(args: list[str], cache: str | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="hw3-bench-") as scratch:
         run = timed([sys.executable, "main.py", *args, "--plots-dir", f"{scratch}/plots",
                      "--cache-dir", cache or f"{scratch}/cache"])
-        recorded = json.loads((Path(scratch) / "plots" / "results.json").read_text())["sweeps"]
+        recorded = load_sweeps(Path(scratch) / "plots")
     # ru_maxrss of waited-for children, in KiB on Linux: the largest single process.
     peak_process = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     return {"command": " ".join(["python", "main.py", *args]), **run,
@@ -234,7 +236,7 @@ def completion_main(sizes: dict[str, int]) -> None:
     files go to the current folder)."""
     import gensim
 
-    import grade
+    from workshop.grading import grade
 
     grade.offline_libraries()  # its nltk.download('punkt'), with no network
     splits = mlp.load_data_mlp(**{f"{split}_size": size for split, size in sizes.items()})
@@ -257,7 +259,7 @@ def bench_homework(sizes: dict[str, int], repeats: int, cache: str) -> dict:
     flags = [text for split, size in sizes.items() for text in (f"--{split}-size", str(size))]
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="hw3-bench-completion-") as scratch:
-            runs["completion"].append(timed([sys.executable, str(HERE / "bench.py"),
+            runs["completion"].append(timed([sys.executable, "-m", "workshop.bench",
                                              "--completion", *flags], cwd=Path(scratch))
                                       ["seconds"])
         runs["project"].append(run_main(["homework", "--seeds", "1", *flags], cache)["seconds"])
@@ -317,7 +319,7 @@ def print_table(report: dict) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    """bench.py's command line."""
+    """`python -m workshop.bench`'s command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3,
@@ -343,7 +345,8 @@ def main_cli() -> None:
         return
     sizes = QUICK_SIZES if args.quick else mlp.SPLIT_SIZES
     # `python main.py` first: ru_maxrss of children must not include anything else run here.
-    main_runs = [] if args.quick else [run_main([])]
+    main_runs = [] if args.quick else [
+        {key: value for key, value in run_main([]).items() if key != "sweeps"}]
     splits = mlp.load_data_mlp(**{f"{split}_size": size for split, size in sizes.items()})
     embeddings = load_embeddings()
     repeats, epochs = (1, 2) if args.quick else (args.repeats, None)  # None: main.py's own

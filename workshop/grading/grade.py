@@ -10,7 +10,10 @@ one row of grades.csv.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import functools
+import gc
 import io
 import json
 import os
@@ -20,19 +23,23 @@ import sys
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
-import checks
-import results
-import sandbox
-from sources import DataError
+import mlp
+from workshop.files import atomic_write
+from workshop.grading import canvas, checks, sandbox
+from workshop.records import RunOptions
+from workshop.runs.sources import DataError
 
+SUMMARY = "Grade students' completions of the homework: points and feedback for each item."
 RUBRIC = Path(__file__).resolve().parent / "rubric.toml"
 SKIPPED_FOLDERS = {"__MACOSX", "__pycache__", ".git", "venv", ".venv", "env", "node_modules"}
+NEEDS_LOOK = "NEEDS A LOOK"  # a status: the grader could not judge; a person should
 LARGEST_FILE = 20 * 2**20  # bytes: a submission's data, checkpoints and PDFs are not copied
 LARGEST_ZIP = 200 * 2**20  # bytes, unpacked
 
@@ -47,10 +54,14 @@ class Rubric:
 
 @dataclass(frozen=True)
 class Found:
-    """A submission: its id (a folder's or a zip's name) and where it is."""
+    """A submission: its id (a folder's or a zip's name, or a Canvas student's), where it is,
+    and for a Canvas export its files (each under the name the student gave it) and ids."""
 
     id: str
     path: Path
+    files: tuple[tuple[str, Path], ...] = ()
+    user_id: str = ""
+    submission_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,16 +82,16 @@ def load_rubric(path: str | os.PathLike = RUBRIC) -> Rubric:
     try:
         rubric = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         points = {item: float(rubric["points"][item]) for item in checks.ITEMS}
-        limits = rubric.get("limits", {})
-        return Rubric(points, sandbox.Limits(
-            seconds=float(limits.get("seconds", 60)), memory_mib=int(limits.get("memory_mib",
-                                                                                2048)),
-            output_bytes=int(limits.get("output_kib", 20)) * 1024))
+        limits = rubric["limits"]
+        return Rubric(points, sandbox.Limits(seconds=float(limits["seconds"]),
+                                             memory_mib=int(limits["memory_mib"]),
+                                             output_bytes=int(limits["output_kib"]) * 1024))
     except OSError as error:
         raise DataError(f"cannot read the rubric {path} ({error.strerror})") from None
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         raise DataError(f"the rubric {path} is not valid ({error!r}); it needs a [points] table "
-                        f"with a number for each of: {', '.join(checks.ITEMS)}") from None
+                        f"with a number for each of: {', '.join(checks.ITEMS)}, and [limits] "
+                        f"of seconds, memory_mib and output_kib") from None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -94,8 +105,13 @@ def find_submissions(paths: Iterable[str | os.PathLike]) -> list[Found]:
     for path in map(Path, paths):
         if not path.exists():
             raise DataError(f"no submission or folder {path}")
+        students = canvas.exported(path) if path.is_dir() else []
+        found += [Found(_id(student.student), path, student.files, student.user_id,
+                        student.submission_id) for student in students]
         if path.is_dir() and not _holds_homework(path) and _children(path):
             found += [Found(_id(child), child) for child in _children(path)]
+        elif students:
+            continue
         else:
             found.append(Found(_id(path), path))
     ids = [submission.id for submission in found]
@@ -128,7 +144,12 @@ def _children(folder: Path) -> list[Path]:
 def unpack(submission: Found, into: Path) -> Path | None:
     """Copy or unzip the submission's files into `into` (files over LARGEST_FILE left out);
     the folder that holds its mlp.py (the shallowest), or None if it has none."""
-    if submission.path.is_dir():
+    if submission.files:  # a Canvas student's: each file under the name the student gave it
+        into.mkdir(parents=True, exist_ok=True)
+        for name, file in submission.files:
+            if file.stat().st_size <= LARGEST_FILE:
+                shutil.copyfile(file, into / name)
+    elif submission.path.is_dir():
         for file in submission.path.rglob("*"):
             relative = file.relative_to(submission.path)
             if (file.is_file() and not SKIPPED_FOLDERS & set(relative.parts)
@@ -164,7 +185,8 @@ def _unzip(path: Path, into: Path) -> None:
 
 def grade_item(item: str, folder: str) -> dict:
     """In a sandbox: import the submission in folder (as mlp and main, as its own code imports
-    them) and run the item's check on it; the verdict, or an "error" when it cannot import."""
+    them) and run the item's probe on it; what it observed, or an "error" when it cannot
+    import."""
     torch.set_num_threads(1)  # items run side by side, each on one core
     offline_libraries()
     _forget_project()
@@ -179,19 +201,20 @@ def grade_item(item: str, folder: str) -> dict:
         except BaseException as error:  # SystemExit: the module ended the program
             return {"error": f"importing {name}.py ended the program ({sandbox.describe(error)}); "
                              f"keep such code under `if __name__ == '__main__':`"}
-    verdict = checks.ITEMS[item].check(checks.Submission(modules["mlp"], modules.get("main"),
-                                                         Path(folder)))
-    return {"cases": verdict.cases, "passed": verdict.passed, "feedback": verdict.feedback}
+    return {"observed": checks.ITEMS[item].probe(checks.Submission(
+        modules["mlp"], modules.get("main"), Path(folder)))}
 
 
 def _forget_project() -> None:
-    """Forget this project's own modules (mlp, main, ...), so that `import mlp` finds the
-    submission's; and this project's folder on sys.path."""
-    project = os.path.dirname(os.path.abspath(__file__))
+    """Forget this project's own modules (mlp, main, its package), so that `import mlp` finds
+    the submission's, and what it imports is its own; and this project's folder on sys.path.
+    The grader's code goes on with the modules it holds."""
+    project = str(Path(__file__).resolve().parents[2]) + os.sep
     for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None) or ""
-        if name != "__main__" and os.path.dirname(file) == project:
-            del sys.modules[name]
+        # The name first: asking a lazy library module for its __file__ imports its parts.
+        ours = name in ("mlp", "main") or name.split(".")[0] == "workshop"
+        if ours and (getattr(module, "__file__", None) or "").startswith(project):
+            del sys.modules[name]  # (not a library of a virtualenv in the project)
     sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != project]
 
 
@@ -235,22 +258,42 @@ def warm_up() -> None:
     # torch imports a second's worth of modules when its first optimizer and loader are made.
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     next(iter(DataLoader(checks.learnable(2, 0), batch_size=2)))
+    # What is imported so far lives as long as the grader: the garbage collector of each forked
+    # item leaves it alone instead of touching (so copying) every page of it.
+    gc.freeze()
 
 
 # ----------------------------------------------------------------------------------------------
 # Every item of every submission
 
 
-def grade(submissions: list[Found], rubric: Rubric, at_once: int
-          ) -> Iterator[tuple[Found, list[Score]]]:
-    """Each submission with its scores, item by item, as its last item finishes; every item in
-    a sandbox on a copy of its own, at_once at a time."""
+def project(folder: Path, sweeps: dict[str, Callable]) -> checks.Submission:
+    """This project's own completion as the checks see a submission: its mlp, and main.py's two
+    sweeps of the handout (one seed, their plots and models in folder, no feature cache, one
+    process)."""
+    options = RunOptions(seeds=RunOptions().seeds[:1], plots_dir=folder / "plots",
+                         cache_dir=None, workers=1)
+    return checks.Submission(mlp, SimpleNamespace(
+        explore_mlp_activations=functools.partial(sweeps["activations"], options=options),
+        explore_mlp_learning_rates=functools.partial(sweeps["learning-rates"], options=options)),
+        folder)
+
+
+def grade(submissions: list[Found], rubric: Rubric, at_once: int,
+          sweeps: dict[str, Callable]) -> Iterator[tuple[Found, list[Score]]]:
+    """Each submission with its scores, item by item, as its last item finishes: every item
+    probed in a sandbox on a copy of its own, at_once at a time, and judged here against what
+    this project's completion (its mlp, and main.py's sweeps) gives."""
     warm_up()
     staging = Path(tempfile.mkdtemp(prefix="hw3-grade-"))
     try:
+        (staging / "project").mkdir()
+        with contextlib.redirect_stdout(io.StringIO()):  # the sweeps' lines are not the grades'
+            expected = checks.reference(project(staging / "project", sweeps))
+        private = (staging, *(submission.path.resolve() for submission in submissions))
         tasks, scores = [], {submission.id: {} for submission in submissions}
         for index, submission in enumerate(submissions):
-            for item, found in _plan(submission, staging / str(index), rubric):
+            for item, found in _plan(submission, staging / str(index), rubric, private):
                 if isinstance(found, Score):
                     scores[submission.id][item] = found
                 else:
@@ -261,7 +304,7 @@ def grade(submissions: list[Found], rubric: Rubric, at_once: int
         by_id = {submission.id: submission for submission in submissions}
         for task, ran in sandbox.run_many(tasks, at_once):
             submission_id, item = task.key
-            scores[submission_id][item] = score(item, rubric.points[item], ran)
+            scores[submission_id][item] = score(item, rubric.points[item], ran, expected[item])
             if len(scores[submission_id]) == len(checks.ITEMS):
                 ordered = [scores[submission_id][name] for name in checks.ITEMS]
                 yield by_id[submission_id], ordered
@@ -269,10 +312,10 @@ def grade(submissions: list[Found], rubric: Rubric, at_once: int
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _plan(submission: Found, staging: Path, rubric: Rubric
+def _plan(submission: Found, staging: Path, rubric: Rubric, private: tuple[Path, ...]
           ) -> Iterator[tuple[str, Score | sandbox.Task]]:
     """For each item: its Score if it is not graded, else the sandbox Task that grades it (on a
-    copy of the submission of its own)."""
+    copy of the submission of its own, made when it runs, out of reach of the others)."""
     try:
         home, trouble = unpack(submission, staging / "submission"), None
     except DataError as error:
@@ -287,27 +330,33 @@ def _plan(submission: Found, staging: Path, rubric: Rubric
             yield item, Score(item, "NOT GRADED", 0.0, points, why)
             continue
         folder = staging / re.sub(r"\W+", "_", item)
-        shutil.copytree(home, folder)
         yield item, sandbox.Task((submission.id, item), grade_item, (item, str(folder)), folder,
-                                 rubric.limits)
+                                 rubric.limits, source=home, private=private)
 
 
-def score(item: str, points: float, ran: sandbox.Ran) -> Score:
-    """An item's score from how its sandbox ended."""
+def score(item: str, points: float, ran: sandbox.Ran, expected: dict) -> Score:
+    """An item's score: how its sandbox ended, and what its judge makes of what it observed
+    (a judge that fails leaves the item to a person: NEEDS A LOOK)."""
     value = ran.value if isinstance(ran.value, dict) else {}
     error = ran.error or value.get("error")
     if error:
-        if error.startswith("timed out"):
-            error += " (an endless loop, or far more work than the check's tiny inputs need)"
         return Score(item, "ERROR", 0.0, points, error, ran.output)
-    cases, passed = value["cases"], value["passed"]
-    if passed == cases:
-        return Score(item, "PASS", points, points, f"all {cases} cases pass", ran.output)
-    feedback = value["feedback"]
+    try:
+        verdict = checks.ITEMS[item].judge(value["observed"], expected)
+    except Exception as error:  # the grader's own bug, or data it did not foresee
+        return Score(item, NEEDS_LOOK, 0.0, points,
+                     f"the grader could not judge this item ({type(error).__name__}: {error}); "
+                     f"a person should look at it", ran.output)
+    notes = "".join(f"\nNote: {note}" for note in dict.fromkeys(verdict.notes))
+    if verdict.passed == verdict.cases:
+        return Score(item, "PASS", points, points, f"all {verdict.cases} cases pass{notes}",
+                     ran.output)
+    feedback = verdict.feedback
     lines = [f"- {line}" + (f" ({feedback.count(line)} cases)" if feedback.count(line) > 1 else "")
              for line in dict.fromkeys(feedback)]
-    return Score(item, "FAIL", round(points * passed / cases, 2), points,
-                 "\n".join([f"{passed} of {cases} cases pass:", *lines]), ran.output)
+    return Score(item, "FAIL", round(points * verdict.passed / verdict.cases, 2), points,
+                 "\n".join([f"{verdict.passed} of {verdict.cases} cases pass:", *lines]) + notes,
+                 ran.output)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -358,20 +407,23 @@ def write_grades(out: Path, submission: Found, scores: list[Score]) -> None:
     (the rows of other submissions, from this run or an earlier one, stay)."""
     folder = out / submission.id
     report, points = report_markdown(submission, scores), json.dumps(gradescope(scores), indent=1)
-    results.atomic_write(folder / "report.md", lambda tmp: tmp.write_text(report))
-    results.atomic_write(folder / "results.json", lambda tmp: tmp.write_text(points + "\n"))
-    header = ["submission", *checks.ITEMS, "total"]
+    atomic_write(folder / "report.md", lambda tmp: tmp.write_text(report))
+    atomic_write(folder / "results.json", lambda tmp: tmp.write_text(points + "\n"))
+    header = ["submission", "user_id", "submission_id", *checks.ITEMS, "total"]
     rows = {}
     if (out / "grades.csv").is_file():
         with open(out / "grades.csv", newline="") as file:
             rows = {row["submission"]: row for row in csv.DictReader(file)}
-    rows[submission.id] = {"submission": submission.id, **{s.item: f"{s.points:g}" for s in scores},
+    rows[submission.id] = {"submission": submission.id, "user_id": submission.user_id,
+                           "submission_id": submission.submission_id,
+                           **{s.item: f"{s.points:g}" + (" (needs a look)" if s.status ==
+                                                         NEEDS_LOOK else "") for s in scores},
                            "total": f"{sum(s.points for s in scores):g}"}
     text = io.StringIO()
     writer = csv.DictWriter(text, header, extrasaction="ignore", restval="")
     writer.writeheader()
     writer.writerows(rows.values())
-    results.atomic_write(out / "grades.csv", lambda tmp: tmp.write_text(text.getvalue()))
+    atomic_write(out / "grades.csv", lambda tmp: tmp.write_text(text.getvalue()))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -396,7 +448,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"grading {len(submissions)} submission{'s' * (len(submissions) > 1)}: "
           f"{len(checks.ITEMS)} items each, {args.jobs} at a time, up to "
           f"{rubric.limits.seconds:g} s each", flush=True)
-    for submission, scores in grade(submissions, rubric, max(args.jobs, 1)):
+    for submission, scores in grade(submissions, rubric, max(args.jobs, 1), args.sweeps):
         write_grades(args.out, submission, scores)
         print("\n".join(summary_lines(submission, scores)), flush=True)
     print(f"written {args.out / 'grades.csv'} and a report.md and results.json for each in "

@@ -19,10 +19,9 @@ import torch
 from torch.utils.data import TensorDataset
 
 import mlp
-from results import atomic_write
-from sources import WordVectors
+from workshop.files import atomic_write
+from workshop.runs.sources import WordVectors
 
-CACHE_DIR = Path(__file__).resolve().parent / "data" / "cache"  # git-ignored
 SPLITS = ("dev", "train", "test")  # the order of load_data_mlp's splits, and of results' sizes
 
 
@@ -41,7 +40,7 @@ class Featurised:
         return [len(getattr(self, split)) for split in SPLITS]
 
 
-def featurise(splits: mlp.Splits, embeddings: WordVectors, cache_dir: str | os.PathLike | None,
+def make_datasets(splits: mlp.Splits, embeddings: WordVectors, cache_dir: str | os.PathLike | None,
               make: Callable[[dict, object], TensorDataset] = mlp.create_tensor_dataset,
               ) -> Featurised:
     """make(split, embeddings) for each of the three splits, kept in cache_dir (None: no cache)
