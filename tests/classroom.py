@@ -114,6 +114,14 @@ CORRECT = [
                                               "import matplotlib.pyplot as plt\n"))),
 ]
 
+# Two students who share one filled blank, written unlike anyone else's (both correct).
+SHARED_FORWARD = ("        hidden = inp\n        depth = len(self.linears)\n"
+                  "        for position in range(depth):\n"
+                  "            hidden = self.linears[position](hidden)\n"
+                  "            if position != depth - 1:\n"
+                  "                hidden = self.activation(hidden)\n        logits = hidden\n")
+COPIED = [Student(f"copied-forward-{side}", mlp((FORWARD, SHARED_FORWARD))) for side in "ab"]
+
 MISTAKES = [
     Student("featurize-sum", mlp((MEAN, MEAN.replace("np.mean", "np.sum"))), {"featurize"}),
     Student("featurize-float64", mlp((MEAN, "    return torch.tensor(np.mean(np.array(vectors, "

@@ -1,6 +1,9 @@
 """python main.py grade on a class written here (tests/classroom.py): correct completions in
 other shapes than ours get full marks, a single mistake loses exactly the items it breaks,
-hostile submissions lose what they break and touch nothing else; the reports."""
+hostile submissions lose what they break and touch nothing else; the reports, the class's
+summary and similarity; and the Gradescope autograder that `python main.py grade --autograder`
+writes, run as Gradescope runs it (within its 768 MB and one CPU where this machine can hold a
+process to them). One file: its tests share one core of the suite's."""
 
 import csv
 import json
@@ -13,13 +16,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from classroom import CORRECT, HOSTILE, ITEMS, MISTAKES, Student, write
+from classroom import COPIED, CORRECT, HOSTILE, ITEMS, MISTAKES, Student, write
 from conftest import REPO
 
 import main
-from workshop.grading import grade, sandbox
+from workshop.grading import grade, reports, sandbox
 
-CLASS = CORRECT + MISTAKES + HOSTILE
+CLASS = CORRECT + COPIED + MISTAKES + HOSTILE
 
 
 def test_rubric_gives_every_item_points():
@@ -40,6 +43,17 @@ def _processes_naming(text: str) -> list[int]:
     return found
 
 
+def _canvas_export(folder: Path, scratch: Path) -> None:
+    """Two students' files in folder as Canvas exports them (lastfirst[_LATE]_userid_
+    submissionid_file, -1 on a file handed in again): smithjohn's first mlp.py has a mistake,
+    the one handed in again does not; doejane's came late."""
+    first, again = write(scratch / "first", MISTAKES[0]), write(scratch / "again")
+    for name in ("mlp.py", "main.py"):
+        shutil.copy(first / name, folder / f"smithjohn_12345_67890_{name}")
+        shutil.copy(again / name, folder / f"doejane_LATE_222_333_{name}")
+    shutil.copy(again / "mlp.py", folder / "smithjohn_12345_67899_mlp-1.py")  # the newest
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> tuple[Path, Path, str, dict[str, dict[str, dict]]]:
     """The class graded by `python main.py grade CLASS`, a 5-second limit and 1 GiB of memory
@@ -55,6 +69,7 @@ def graded(tmp_path_factory) -> tuple[Path, Path, str, dict[str, dict[str, dict]
     write(folder / "skeleton", blanks=True)
     for student in CLASS:
         write(folder / student.name, student)
+    _canvas_export(folder, tmp_path_factory.mktemp("canvas"))
     rubric = folder.parent / "rubric.toml"
     rubric.write_text(re.sub(r"seconds = \d+", "seconds = 5",
                              re.sub(r"memory_mib = \d+", "memory_mib = 1024",
@@ -62,7 +77,8 @@ def graded(tmp_path_factory) -> tuple[Path, Path, str, dict[str, dict[str, dict]
     out, decoy = folder.parent / "grades", folder.parent / "decoy"
     decoy.mkdir()
     (decoy / "grades.csv").write_text("a TA's earlier grades\n")
-    args = ["grade", str(folder), "--out", str(out), "--rubric", str(rubric)]
+    # One item at a time: the suite runs this file on one core, the others on the other.
+    args = ["grade", str(folder), "--out", str(out), "--rubric", str(rubric), "--jobs", "1"]
     done = subprocess.run([sys.executable, "main.py", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=600, env={**os.environ, "DECOY": str(decoy)})
     assert done.returncode == 0, done.stderr[-3000:]
@@ -78,8 +94,8 @@ def lost(tests: dict[str, dict]) -> dict[str, str]:
             if test["score"] < test["max_score"]}
 
 
-@pytest.mark.parametrize("student", [Student("completion"), *CORRECT],
-                         ids=["completion", *(student.name for student in CORRECT)])
+@pytest.mark.parametrize("student", [Student("completion"), *CORRECT, *COPIED],
+                         ids=["completion", *(student.name for student in CORRECT + COPIED)])
 def test_a_correct_completion_in_any_shape_gets_full_marks(graded, student):
     """A correct completion (nltk's word_tokenize with no punkt data, gensim's vectors, EasyDict
     configurations; a zip inside a hw3/ folder), written however a student writes it, passes
@@ -161,7 +177,7 @@ def test_hostile_submissions_reach_nothing_but_their_own(graded):
     assert (folder.parent / "decoy" / "grades.csv").read_text() == "a TA's earlier grades\n"
     assert _processes_naming(str(folder)) == []
     with open(out / "grades.csv", newline="") as file:
-        assert len(list(csv.DictReader(file))) == len(tests) == len(CLASS) + 2
+        assert len(list(csv.DictReader(file))) == len(tests) == len(CLASS) + 4
 
 
 def test_the_report_and_gradescopes_results(graded):
@@ -186,7 +202,7 @@ def test_a_second_run_keeps_the_other_rows(graded, tmp_path):
     shutil.copytree(out, tmp_path / "grades")
     submission = grade.find_submissions([folder / MISTAKES[0].name])
     for found, scores in grade.grade(submission, grade.load_rubric(), 2, main.SWEEPS):
-        grade.write_grades(tmp_path / "grades", found, scores)
+        reports.write_grades(tmp_path / "grades", found, scores, 1.0)
     assert sorted((tmp_path / "grades" / "grades.csv").read_text().splitlines()) == sorted(before)
 
 
@@ -237,3 +253,128 @@ def test_bad_paths_and_rubrics_are_one_line(tmp_path):
     with pytest.raises(SystemExit) as stop:
         main.main(["grade", str(tmp_path), "--rubric", str(tmp_path / "rubric.toml")])
     assert stop.value.code.startswith(f"error: the rubric {tmp_path / 'rubric.toml'} is not valid")
+
+
+def test_the_class_summary_counts_what_grades_csv_holds(graded):
+    """summary.md's table gives, for each item, how many submissions got full, partial and zero
+    points, as grades.csv has them; its failures name how many share each and one of them;
+    summary.png is drawn."""
+    _, out, printed, _ = graded
+    rubric = grade.load_rubric()
+    with open(out / "grades.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    text = (out / "summary.md").read_text()
+    for item in ITEMS:
+        points = [float(row[item].split()[0]) for row in rows]
+        full = sum(value >= rubric.points[item] for value in points)
+        zero = sum(value == 0 for value in points)
+        assert f"| {item} | {full} | {len(points) - full - zero} | {zero} |" in text, item
+    assert f"# Class summary: {len(rows)} submissions" in text
+    forward = text.split("## forward\n", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"\| \d+ \| .* \| [\w-]+ \|", forward)
+    assert (out / "summary.png").read_bytes().startswith(b"\x89PNG")
+    assert "written " + str(out / "summary.md") in printed
+
+
+def test_similarity_lists_a_shared_blank_and_not_independent_work(graded):
+    """similarity.md lists the two submissions that share a filled blank, and no pair of
+    correct completions written independently; it says it is a question, not a finding."""
+    _, out, _, _ = graded
+    text = (out / "similarity.md").read_text()
+    listed = re.findall(r"^## (\S+) and (\S+)$", text, re.M)
+    assert ("copied-forward-a", "copied-forward-b") in listed
+    independent = {student.name for student in CORRECT}
+    assert not [pair for pair in listed if set(pair) <= independent]
+    assert "not a finding" in text and "hidden = self.linears[position](hidden)" in text
+
+
+def test_a_canvas_export_is_one_submission_per_student(graded):
+    """Files as Canvas exports them are graded one student each, from their newest files; their
+    ids go into grades.csv."""
+    with open(graded[1] / "grades.csv", newline="") as file:
+        rows = {row["submission"]: row for row in csv.DictReader(file)}
+    assert (rows["smithjohn"]["user_id"], rows["smithjohn"]["submission_id"]) == ("12345",
+                                                                                  "67899")
+    assert rows["doejane"]["user_id"] == "222"
+    assert rows["smithjohn"]["total"] == rows["doejane"]["total"] == "100"
+
+
+# ----------------------------------------------------------------------------------------------
+# The Gradescope autograder
+
+GRADESCOPE_MEMORY = 768 * 2**20  # Gradescope's default machine: 768 MB and one CPU
+MEMORY_CGROUP = Path("/sys/fs/cgroup/memory")  # cgroup v1's memory controller, where there is one
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    """The autograder zip, as the grade command writes it."""
+    path = tmp_path_factory.mktemp("autograder") / "autograder.zip"
+    done = subprocess.run([sys.executable, "main.py", "grade", "--autograder", str(path)],
+                          cwd=REPO, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def _limited(root: Path) -> tuple[list[str], Path | None]:
+    """The command prefix that holds a process to one CPU (taskset) and, where this machine
+    lets a cgroup be made, its memory group (None where it does not)."""
+    prefix = ["taskset", "--cpu-list", "0"] if shutil.which("taskset") else []
+    group = MEMORY_CGROUP / f"hw3-autograder-{os.getpid()}-{root.name}"
+    try:
+        group.mkdir()
+        (group / "memory.limit_in_bytes").write_text(str(GRADESCOPE_MEMORY))
+    except OSError:
+        return prefix, None
+    return prefix, group
+
+
+def _run_autograder(bundle: Path, root: Path, submission: Path) -> tuple[dict, int | None]:
+    """Unpack the autograder into root laid out as Gradescope's (source/, submission/,
+    results/), run run_autograder there: its results.json, and the most memory it took (bytes,
+    where a cgroup measured it)."""
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(root / "source")
+    for script in ("setup.sh", "run_autograder"):
+        (root / "source" / script).chmod(0o755)
+    shutil.copytree(submission, root / "submission")
+    prefix, group = _limited(root)
+    command = [*prefix, "bash", str(root / "source" / "run_autograder")]
+    if group is not None:  # the shell joins the group, then becomes the autograder
+        command = ["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh", *command]
+    env = {**os.environ, "HW3_AUTOGRADER_ROOT": str(root), "PYTHON": sys.executable}
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
+                              check=False)
+        peak = int((group / "memory.max_usage_in_bytes").read_text()) if group else None
+    finally:
+        if group is not None:
+            group.rmdir()
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads((root / "results" / "results.json").read_text()), peak
+
+
+@pytest.mark.parametrize("student", [None, MISTAKES[0], HOSTILE[0]],
+                         ids=["correct", MISTAKES[0].name, HOSTILE[0].name])
+def test_the_autograder_grades_as_gradescope_runs_it(bundle, tmp_path, student):
+    """setup.sh and run_autograder at the zip's root; run in a Gradescope layout (within 768 MB
+    and one CPU where this machine allows), run_autograder writes results.json with the fields
+    Gradescope reads: a score, each test's status, Markdown output, the time it took."""
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+    assert {"setup.sh", "run_autograder", "rubric.toml", "mlp.py", "main.py",
+            "requirements.txt", "workshop/grading/checks.py"} <= names
+    results, peak = _run_autograder(bundle, tmp_path / "autograder",
+                                    write(tmp_path / "submitted" / "hw3", student))
+    assert set(results) >= {"score", "execution_time", "output", "output_format", "tests"}
+    assert results["output_format"] == "md" and results["execution_time"] > 0
+    assert all(test["status"] in ("passed", "failed") and test["max_score"] > 0
+               and set(test) >= {"name", "score", "output"} for test in results["tests"])
+    assert results["score"] == sum(test["score"] for test in results["tests"])
+    failed = {test["name"] for test in results["tests"] if test["status"] == "failed"}
+    assert failed == {None: set(), MISTAKES[0].name: student and student.loses,
+                      HOSTILE[0].name: {test["name"] for test in results["tests"]}}[
+        student and student.name]
+    assert (results["score"] == 100) == (student is None)
+    if peak is not None:  # it ran within the limit, the cgroup's own count says so
+        assert 0 < peak <= GRADESCOPE_MEMORY

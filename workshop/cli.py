@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from mlp import DEVICE, SPLIT_SIZES, load_data_mlp
-from workshop.grading import grade
+from workshop.grading import command as grading
 from workshop.records import PLOTS_DIR, RESULTS_FILE, RunOptions, load_sweeps
 from workshop.runs.sources import DATA_ENV, GLOVE, DataError, load_embeddings
 from workshop.studies import answers, predict
@@ -84,7 +84,7 @@ def build_parser(sweeps: dict[str, Explore]) -> argparse.ArgumentParser:
         else:
             command.add_argument("--plots-dir", type=Path, default=PLOTS_DIR,
                                  help="folder for the figures")
-    for name, module in (("predict", predict), ("grade", grade)):
+    for name, module in (("predict", predict), ("grade", grading)):
         command = commands.add_parser(name, help=module.SUMMARY, description=module.SUMMARY,
                                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
         module.add_arguments(command)

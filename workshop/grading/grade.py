@@ -1,19 +1,13 @@
-"""Grading students' completions of the homework: each submission found in its folder or zip,
-each item of the rubric (rubric.toml) checked by checks.py in a sandbox on a copy of it, and its
-points and feedback printed and written to report.md, results.json (Gradescope's format) and
-one row of grades.csv.
-
-    python main.py grade SUBMISSION_OR_FOLDER...          # into grades/
-    python main.py grade hw3.zip --out my-grade           # a student, before handing in
-"""
+"""Grading students' completions of the homework: each submission found (a folder, a zip, a
+Canvas export's files), each item of the rubric (rubric.toml) probed by checks in a sandbox on a
+copy of it and judged here against this project's own completion, as a Score per item."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import csv
 import functools
 import gc
+import hashlib
 import io
 import json
 import os
@@ -24,7 +18,7 @@ import tempfile
 import tomllib
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -36,9 +30,10 @@ from workshop.grading import canvas, checks, sandbox
 from workshop.records import RunOptions
 from workshop.runs.sources import DataError
 
-SUMMARY = "Grade students' completions of the homework: points and feedback for each item."
 RUBRIC = Path(__file__).resolve().parent / "rubric.toml"
+PROJECT = Path(__file__).resolve().parents[2]  # mlp.py, main.py and workshop/
 SKIPPED_FOLDERS = {"__MACOSX", "__pycache__", ".git", "venv", ".venv", "env", "node_modules"}
+_OURS: list[str] = []  # this project's modules, as _project_modules lists them
 NEEDS_LOOK = "NEEDS A LOOK"  # a status: the grader could not judge; a person should
 LARGEST_FILE = 20 * 2**20  # bytes: a submission's data, checkpoints and PDFs are not copied
 LARGEST_ZIP = 200 * 2**20  # bytes, unpacked
@@ -106,7 +101,7 @@ def find_submissions(paths: Iterable[str | os.PathLike]) -> list[Found]:
         if not path.exists():
             raise DataError(f"no submission or folder {path}")
         students = canvas.exported(path) if path.is_dir() else []
-        found += [Found(_id(student.student), path, student.files, student.user_id,
+        found += [Found(_id(Path(student.student)), path, student.files, student.user_id,
                         student.submission_id) for student in students]
         if path.is_dir() and not _holds_homework(path) and _children(path):
             found += [Found(_id(child), child) for child in _children(path)]
@@ -183,16 +178,16 @@ def _unzip(path: Path, into: Path) -> None:
 # One item, in its sandbox
 
 
-def grade_item(item: str, folder: str) -> dict:
+def grade_items(items: tuple[str, ...], folder: str) -> dict:
     """In a sandbox: import the submission in folder (as mlp and main, as its own code imports
-    them) and run the item's probe on it; what it observed, or an "error" when it cannot
-    import."""
+    them) and run each item's probe on it; what each observed, by item, or an "error" when it
+    cannot import (or a probe could not finish: the caller then runs each item alone)."""
     torch.set_num_threads(1)  # items run side by side, each on one core
     offline_libraries()
     _forget_project()
     sys.path.insert(0, folder)
     modules = {}
-    for name in checks.ITEMS[item].needs:
+    for name in dict.fromkeys(need for item in items for need in checks.ITEMS[item].needs):
         try:
             modules[name] = __import__(name)
         except Exception as error:
@@ -201,21 +196,30 @@ def grade_item(item: str, folder: str) -> dict:
         except BaseException as error:  # SystemExit: the module ended the program
             return {"error": f"importing {name}.py ended the program ({sandbox.describe(error)}); "
                              f"keep such code under `if __name__ == '__main__':`"}
-    return {"observed": checks.ITEMS[item].probe(checks.Submission(
-        modules["mlp"], modules.get("main"), Path(folder)))}
+    submission = checks.Submission(modules["mlp"], modules.get("main"), Path(folder))
+    return {"observed": {item: checks.ITEMS[item].probe(submission) for item in items}}
 
 
 def _forget_project() -> None:
     """Forget this project's own modules (mlp, main, its package), so that `import mlp` finds
     the submission's, and what it imports is its own; and this project's folder on sys.path.
     The grader's code goes on with the modules it holds."""
-    project = str(Path(__file__).resolve().parents[2]) + os.sep
-    for name, module in list(sys.modules.items()):
+    for name in _project_modules():
+        sys.modules.pop(name, None)
+    sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != str(PROJECT)]
+
+
+def _project_modules() -> list[str]:
+    """The names of this project's modules imported so far (not a library of a virtualenv in
+    the project's folder); listed in the grader before it forks, where walking every module
+    costs no copied pages."""
+    if not _OURS:
+        project = str(PROJECT) + os.sep
         # The name first: asking a lazy library module for its __file__ imports its parts.
-        ours = name in ("mlp", "main") or name.split(".")[0] == "workshop"
-        if ours and (getattr(module, "__file__", None) or "").startswith(project):
-            del sys.modules[name]  # (not a library of a virtualenv in the project)
-    sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != project]
+        _OURS.extend(name for name, module in list(sys.modules.items())
+                     if (name in ("mlp", "main") or name.split(".")[0] == "workshop")
+                     and (getattr(module, "__file__", None) or "").startswith(project))
+    return _OURS
 
 
 def offline_libraries() -> None:
@@ -258,6 +262,7 @@ def warm_up() -> None:
     # torch imports a second's worth of modules when its first optimizer and loader are made.
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     next(iter(DataLoader(checks.learnable(2, 0), batch_size=2)))
+    _project_modules()
     # What is imported so far lives as long as the grader: the garbage collector of each forked
     # item leaves it alone instead of touching (so copying) every page of it.
     gc.freeze()
@@ -279,17 +284,43 @@ def project(folder: Path, sweeps: dict[str, Callable]) -> checks.Submission:
         folder)
 
 
+def reference_path() -> Path:
+    """Where the reference of this version of the project's code is kept."""
+    digest = hashlib.sha256(torch.__version__.encode())
+    for path in sorted([PROJECT / "mlp.py", PROJECT / "main.py",
+                        *(PROJECT / "workshop").rglob("*.py")]):
+        digest.update(path.read_bytes())
+    return RunOptions().cache_dir / f"grader-reference-{digest.hexdigest()[:32]}.json"
+
+
+def reference(folder: Path, sweeps: dict[str, Callable]) -> dict[str, dict]:
+    """What this project's completion gives for each item (checks.reference, run in folder),
+    kept in the feature cache's folder under a hash of the project's code: made once for each
+    version of it."""
+    cached = reference_path()
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(cached.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    with contextlib.redirect_stdout(io.StringIO()):  # the sweeps' lines are not the grades'
+        expected = checks.reference(project(folder, sweeps))
+    with contextlib.suppress(OSError):  # a folder it cannot write: made again next time
+        text = json.dumps(expected)
+        atomic_write(cached, lambda tmp: tmp.write_text(text))
+    return expected
+
+
 def grade(submissions: list[Found], rubric: Rubric, at_once: int,
-          sweeps: dict[str, Callable]) -> Iterator[tuple[Found, list[Score]]]:
+          sweeps: dict[str, Callable],
+          progress: Callable[[Found, dict[str, Score]], object] | None = None
+          ) -> Iterator[tuple[Found, list[Score]]]:
     """Each submission with its scores, item by item, as its last item finishes: every item
     probed in a sandbox on a copy of its own, at_once at a time, and judged here against what
-    this project's completion (its mlp, and main.py's sweeps) gives."""
+    this project's completion (its mlp, and main.py's sweeps) gives. progress(submission, its
+    scores so far) follows each item."""
     warm_up()
     staging = Path(tempfile.mkdtemp(prefix="hw3-grade-"))
     try:
-        (staging / "project").mkdir()
-        with contextlib.redirect_stdout(io.StringIO()):  # the sweeps' lines are not the grades'
-            expected = checks.reference(project(staging / "project", sweeps))
+        expected = reference(staging / "project", sweeps)
         private = (staging, *(submission.path.resolve() for submission in submissions))
         tasks, scores = [], {submission.id: {} for submission in submissions}
         for index, submission in enumerate(submissions):
@@ -302,9 +333,13 @@ def grade(submissions: list[Found], rubric: Rubric, at_once: int,
             if len(scores[submission.id]) == len(checks.ITEMS):
                 yield submission, [scores[submission.id][name] for name in checks.ITEMS]
         by_id = {submission.id: submission for submission in submissions}
-        for task, ran in sandbox.run_many(tasks, at_once):
-            submission_id, item = task.key
-            scores[submission_id][item] = score(item, rubric.points[item], ran, expected[item])
+        for task, items, ran in _run(tasks, at_once):
+            submission_id = task.key
+            for item in items:
+                scores[submission_id][item] = score(item, rubric.points[item], ran,
+                                                    expected[item])
+            if progress is not None:
+                progress(by_id[submission_id], scores[submission_id])
             if len(scores[submission_id]) == len(checks.ITEMS):
                 ordered = [scores[submission_id][name] for name in checks.ITEMS]
                 yield by_id[submission_id], ordered
@@ -312,14 +347,34 @@ def grade(submissions: list[Found], rubric: Rubric, at_once: int,
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _run(tasks: list[sandbox.Task], at_once: int
+         ) -> Iterator[tuple[sandbox.Task, tuple[str, ...], sandbox.Ran]]:
+    """Each task's items with how they ended, as each ends. A task of several items that does
+    not finish (it crashed, ended the program, ran out of time) is run again, an item a task,
+    so that one item's trouble costs the others nothing."""
+    while tasks:
+        again = []
+        for task, ran in sandbox.run_many(tasks, at_once):
+            items = task.args[0]
+            if len(items) > 1 and ran.error:  # not an import that failed: that fails them all
+                for item in items:  # each in a folder of its own, copied anew
+                    folder = task.folder.with_name(re.sub(r"\W+", "_", item) + "-alone")
+                    again.append(replace(task, args=((item,), str(folder)), folder=folder))
+                continue
+            yield task, items, ran
+        tasks = again
+
+
 def _plan(submission: Found, staging: Path, rubric: Rubric, private: tuple[Path, ...]
           ) -> Iterator[tuple[str, Score | sandbox.Task]]:
-    """For each item: its Score if it is not graded, else the sandbox Task that grades it (on a
-    copy of the submission of its own, made when it runs, out of reach of the others)."""
+    """For each item: its Score if it is not graded, else the sandbox Task that grades it with
+    the other items it is run with (on a copy of the submission of its own, made when it runs,
+    out of reach of the others): the sweeps each alone (they run longest), the rest together."""
     try:
         home, trouble = unpack(submission, staging / "submission"), None
     except DataError as error:
         home, trouble = None, str(error)
+    graded = []
     for item, spec in checks.ITEMS.items():
         points = rubric.points[item]
         missing = [f"{name}.py" for name in spec.needs
@@ -328,10 +383,14 @@ def _plan(submission: Found, staging: Path, rubric: Rubric, private: tuple[Path,
             why = ("0 points in the rubric" if points == 0 else trouble or
                    f"no {missing[0]} in the submission" + (" beside mlp.py" if home else ""))
             yield item, Score(item, "NOT GRADED", 0.0, points, why)
-            continue
-        folder = staging / re.sub(r"\W+", "_", item)
-        yield item, sandbox.Task((submission.id, item), grade_item, (item, str(folder)), folder,
-                                 rubric.limits, source=home, private=private)
+        else:
+            graded.append(item)
+    together = tuple(item for item in graded if checks.ITEMS[item].needs == ("mlp",))
+    for items in [together] * bool(together) + [(item,) for item in graded
+                                                 if item not in together]:
+        folder = staging / re.sub(r"\W+", "_", items[0])
+        yield items[0], sandbox.Task(submission.id, grade_items, (items, str(folder)), folder,
+                                     rubric.limits, source=home, private=private)
 
 
 def score(item: str, points: float, ran: sandbox.Ran, expected: dict) -> Score:
@@ -342,7 +401,7 @@ def score(item: str, points: float, ran: sandbox.Ran, expected: dict) -> Score:
     if error:
         return Score(item, "ERROR", 0.0, points, error, ran.output)
     try:
-        verdict = checks.ITEMS[item].judge(value["observed"], expected)
+        verdict = checks.ITEMS[item].judge(value["observed"][item], expected)
     except Exception as error:  # the grader's own bug, or data it did not foresee
         return Score(item, NEEDS_LOOK, 0.0, points,
                      f"the grader could not judge this item ({type(error).__name__}: {error}); "
@@ -357,99 +416,3 @@ def score(item: str, points: float, ran: sandbox.Ran, expected: dict) -> Score:
     return Score(item, "FAIL", round(points * verdict.passed / verdict.cases, 2), points,
                  "\n".join([f"{verdict.passed} of {verdict.cases} cases pass:", *lines]) + notes,
                  ran.output)
-
-
-# ----------------------------------------------------------------------------------------------
-# What is printed and written
-
-
-def summary_lines(submission: Found, scores: list[Score]) -> list[str]:
-    """The console's lines for one submission: its total, then a line per item."""
-    total, most = sum(s.points for s in scores), sum(s.most for s in scores)
-    lines = [f"{submission.id}: {total:g} / {most:g}"]
-    for s in scores:
-        first = " ".join(s.why.split("\n- ", 1)[-1].split())  # its first case, on one line
-        why = "" if s.status == "PASS" else f"  {first[:150]}{'...' * (len(first) > 150)}"
-        lines.append(f"  {s.status:<10} {s.points:>5g} / {s.most:<3g} {s.item}{why}")
-    return lines
-
-
-def report_markdown(submission: Found, scores: list[Score]) -> str:
-    """report.md: the points of each item, then for each that lost points what was wrong and
-    what the submission printed meanwhile."""
-    total, most = sum(s.points for s in scores), sum(s.most for s in scores)
-    lines = [f"# {submission.id}: {total:g} / {most:g}", "",
-             f"Graded by `python main.py grade` from {submission.path.name}. Each item calls "
-             f"the submission's own functions on tiny inputs; see checks.py for what each "
-             f"expects.", "", "| item | status | points |", "| --- | --- | --- |",
-             *(f"| {s.item} | {s.status} | {s.points:g} / {s.most:g} |" for s in scores)]
-    for s in scores:
-        if s.status != "PASS":
-            lines += ["", f"## {s.item}: {s.status}", "", s.why]
-            if s.output.strip():
-                lines += ["", "What it printed:", "", "```", s.output.rstrip()[-4000:], "```"]
-    return "\n".join(lines) + "\n"
-
-
-def gradescope(scores: list[Score]) -> dict:
-    """results.json in Gradescope's autograder format."""
-    return {"score": sum(s.points for s in scores), "visibility": "visible",
-            "stdout_visibility": "visible",
-            "tests": [{"name": s.item, "score": s.points, "max_score": s.most,
-                       "status": "passed" if s.status == "PASS" else "failed",
-                       "output": s.why + (f"\n\nWhat it printed:\n{s.output[-4000:]}"
-                                          if s.status != "PASS" and s.output.strip() else ""),
-                       "visibility": "visible"} for s in scores]}
-
-
-def write_grades(out: Path, submission: Found, scores: list[Score]) -> None:
-    """The submission's report.md and results.json in out/<id>/, and its row of out/grades.csv
-    (the rows of other submissions, from this run or an earlier one, stay)."""
-    folder = out / submission.id
-    report, points = report_markdown(submission, scores), json.dumps(gradescope(scores), indent=1)
-    atomic_write(folder / "report.md", lambda tmp: tmp.write_text(report))
-    atomic_write(folder / "results.json", lambda tmp: tmp.write_text(points + "\n"))
-    header = ["submission", "user_id", "submission_id", *checks.ITEMS, "total"]
-    rows = {}
-    if (out / "grades.csv").is_file():
-        with open(out / "grades.csv", newline="") as file:
-            rows = {row["submission"]: row for row in csv.DictReader(file)}
-    rows[submission.id] = {"submission": submission.id, "user_id": submission.user_id,
-                           "submission_id": submission.submission_id,
-                           **{s.item: f"{s.points:g}" + (" (needs a look)" if s.status ==
-                                                         NEEDS_LOOK else "") for s in scores},
-                           "total": f"{sum(s.points for s in scores):g}"}
-    text = io.StringIO()
-    writer = csv.DictWriter(text, header, extrasaction="ignore", restval="")
-    writer.writeheader()
-    writer.writerows(rows.values())
-    atomic_write(out / "grades.csv", lambda tmp: tmp.write_text(text.getvalue()))
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """python main.py grade's command line."""
-    parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="a submission (a folder or .zip holding mlp.py and main.py, perhaps "
-                             "in a subfolder) or a folder of submissions (a subfolder or .zip "
-                             "each, as a grading platform exports them)")
-    parser.add_argument("--out", type=Path, default=Path("grades"),
-                        help="folder for grades.csv and each submission's report.md and "
-                             "results.json")
-    parser.add_argument("--rubric", type=Path, default=RUBRIC,
-                        help="each item's points, and the time and memory each may take")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="items graded at a time")
-
-
-def run(args: argparse.Namespace) -> None:
-    """Grade every submission the paths name; print and write each as it finishes."""
-    rubric = load_rubric(args.rubric)
-    submissions = find_submissions(args.paths)
-    print(f"grading {len(submissions)} submission{'s' * (len(submissions) > 1)}: "
-          f"{len(checks.ITEMS)} items each, {args.jobs} at a time, up to "
-          f"{rubric.limits.seconds:g} s each", flush=True)
-    for submission, scores in grade(submissions, rubric, max(args.jobs, 1), args.sweeps):
-        write_grades(args.out, submission, scores)
-        print("\n".join(summary_lines(submission, scores)), flush=True)
-    print(f"written {args.out / 'grades.csv'} and a report.md and results.json for each in "
-          f"{args.out}/")

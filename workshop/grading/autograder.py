@@ -1,0 +1,73 @@
+"""A Gradescope autograder of this grader, built by `python main.py grade --autograder FILE.zip`.
+
+The zip holds, at its root, setup.sh (run once by Gradescope, online: Python 3.11, CPU torch
+first, then requirements.txt, as the README's set-up does) and run_autograder (run for each
+submission, offline), with this project's mlp.py, main.py, workshop/, requirements.txt and the
+rubric beside them. run_autograder grades /autograder/submission into
+/autograder/results/results.json (a partial one as each item finishes, and one even if the grader
+itself fails); $HW3_AUTOGRADER_ROOT moves /autograder elsewhere, $PYTHON the interpreter.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from workshop.files import atomic_write
+from workshop.grading.grade import PROJECT, reference_path
+
+SETUP = """#!/usr/bin/env bash
+# Gradescope runs this once, online, in /autograder/source: Python 3.11 and what the grader needs,
+# CPU torch first (PyPI's torch is the CUDA build, several GB).
+set -euo pipefail
+apt-get update
+apt-get install -y python3.11 python3.11-venv
+python3.11 -m venv /autograder/venv
+/autograder/venv/bin/pip install --quiet "torch>=2.4,<2.14" \\
+    --index-url https://download.pytorch.org/whl/cpu
+/autograder/venv/bin/pip install --quiet -r /autograder/source/requirements.txt
+"""
+RUN = """#!/usr/bin/env bash
+# Gradescope runs this for each submission, offline: grade /autograder/submission into
+# /autograder/results/results.json. HW3_AUTOGRADER_ROOT moves /autograder, PYTHON the interpreter.
+root="${HW3_AUTOGRADER_ROOT:-/autograder}"
+results="$root/results/results.json"
+mkdir -p "$root/results"
+cd "$root/source"
+"${PYTHON:-/autograder/venv/bin/python}" main.py grade "$root/submission" --rubric rubric.toml \\
+    --out "$root/grades" --gradescope "$results" --jobs 1
+status=$?
+if [ ! -s "$results" ]; then  # the grader could not even start: still a grade, and why
+    printf '{"score": 0, "output": "The autograder failed to start (exit status %s); your ' \\
+        "$status" > "$results"
+    printf 'instructor has its log.", "output_format": "md", "tests": []}\\n' >> "$results"
+fi
+exit 0
+"""
+
+
+def sources() -> list[Path]:
+    """This project's files the grader runs from (relative to the project's folder)."""
+    package = sorted(path.relative_to(PROJECT) for path in (PROJECT / "workshop").rglob("*")
+                     if path.is_file() and "__pycache__" not in path.parts)
+    return [Path("mlp.py"), Path("main.py"), Path("requirements.txt"), *package]
+
+
+def build(path: Path, rubric: Path) -> list[str]:
+    """Write the autograder zip at path, with rubric as its rubric.toml, and what this project's
+    completion gives for each item if it is made (grade.reference): the names it holds."""
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):
+                info = zipfile.ZipInfo(name)
+                info.external_attr = 0o100755 << 16  # executable, as Gradescope runs them
+                archive.writestr(info, text)
+            archive.write(rubric, "rubric.toml")
+            for relative in sources():
+                archive.write(PROJECT / relative, relative.as_posix())
+            if reference_path().is_file():
+                archive.write(reference_path(), reference_path().relative_to(PROJECT).as_posix())
+
+    atomic_write(path, write)
+    with zipfile.ZipFile(path) as archive:
+        return archive.namelist()
