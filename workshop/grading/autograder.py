@@ -49,7 +49,7 @@ exit 0
 def sources() -> list[Path]:
     """This project's files the grader runs from (relative to the project's folder)."""
     package = sorted(path.relative_to(PROJECT) for path in (PROJECT / "workshop").rglob("*")
-                     if path.is_file() and "__pycache__" not in path.parts)
+                     if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts)
     return [Path("mlp.py"), Path("main.py"), Path("requirements.txt"), *package]
 
 

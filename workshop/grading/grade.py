@@ -301,8 +301,8 @@ def reference(folder: Path, sweeps: dict[str, Callable]) -> dict[str, dict]:
     with contextlib.suppress(OSError, ValueError):
         return json.loads(cached.read_text())
     folder.mkdir(parents=True, exist_ok=True)
-    with contextlib.redirect_stdout(io.StringIO()):  # the sweeps' lines are not the grades'
-        expected = checks.reference(project(folder, sweeps))
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        expected = checks.reference(project(folder, sweeps))  # its lines are not the grades
     with contextlib.suppress(OSError):  # a folder it cannot write: made again next time
         text = json.dumps(expected)
         atomic_write(cached, lambda tmp: tmp.write_text(text))

@@ -46,12 +46,17 @@ def read(out: Path) -> list[Graded]:
 
 
 def kind(line: str) -> str:
-    """A failure's kind: what happened, without the call, its numbers and its quotes."""
+    """A failure's kind: what happened, without the call, its numbers and its quotes; where the
+    feedback names what it matches (a slip, a hint), that."""
     said = line.removeprefix("- ")
     start = VERBS.search(said)
     said = said[start.start() + 1:] if start else said
-    said = re.sub(r"\[[^\[\]]*\]|\([^()]*\)", "…", said)
-    said = re.sub(r"\[[^\[\]]*\]|'[^']*'|\b\d+(?:\.\d+)?(?:e-?\d+)?\b", "…", said)
+    hint = re.search(r"It matches (.*)|apart from epoch \d+: (.*)", said)
+    said = f"matches {hint.group(1)}" if hint and hint.group(1) else hint.group(2) if hint \
+        else said
+    for _ in range(3):  # nested lists of numbers, innermost first
+        said = re.sub(r"\[[^\[\]]*\]", "…", said)
+    said = re.sub(r"'[^']*'|\b\d+(?:\.\d+)?(?:e-?\d+)?\b", "…", said)
     said = re.sub(r"(?:…[ ,]*)+…", "…", said)
     return " ".join(said.split())[:160]
 
@@ -103,7 +108,7 @@ def markdown(graded: list[Graded], items: list[str]) -> str:
 
 def plot(graded: list[Graded], items: list[str], path: Path) -> None:
     """summary.png: a histogram of the totals, and a bar per item of its shares."""
-    fig = Figure(figsize=(11, 4.2))
+    fig = Figure(figsize=(12, 4.2), layout="constrained")  # the item names clear of the totals
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
     most = max(submission.most for submission in graded)
     left.hist([submission.total for submission in graded], bins=range(0, int(most) + 6, 5),
