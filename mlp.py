@@ -3,7 +3,8 @@
 A review becomes one vector, the mean of the GloVe vectors of its words; an MLP maps that vector
 to two logits (negative = 0, positive = 1). In the handout's order: the data, the features, the
 batches, SentimentClassifier, training and evaluation, the plots. Where the reviews and word
-vectors come from is sources.py's job; how main.py's sweeps run many configurations is sweeps.py's.
+vectors come from is workshop/runs/sources.py's job; how main.py's sweeps run many configurations,
+workshop/runs/sweeps.py's.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 import re
 import subprocess
@@ -18,9 +19,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet
 import pytest
+import torch
 
 import mlp
 from workshop.runs import sources
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Each core runs a worker of the suite (pyproject.toml): torch's own threads in each would
+    # only wait for one another.
+    torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 POSITIVE_WORDS = ["great", "wonderful", "brilliant", "excellent", "superb", "loved", "moving"]

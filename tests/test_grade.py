@@ -77,8 +77,7 @@ def graded(tmp_path_factory) -> tuple[Path, Path, str, dict[str, dict[str, dict]
     out, decoy = folder.parent / "grades", folder.parent / "decoy"
     decoy.mkdir()
     (decoy / "grades.csv").write_text("a TA's earlier grades\n")
-    # One item at a time: the suite runs this file on one core, the others on the other.
-    args = ["grade", str(folder), "--out", str(out), "--rubric", str(rubric), "--jobs", "1"]
+    args = ["grade", str(folder), "--out", str(out), "--rubric", str(rubric)]
     done = subprocess.run([sys.executable, "main.py", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=600, env={**os.environ, "DECOY": str(decoy)})
     assert done.returncode == 0, done.stderr[-3000:]
@@ -378,3 +377,15 @@ def test_the_autograder_grades_as_gradescope_runs_it(bundle, tmp_path, student):
     assert (results["score"] == 100) == (student is None)
     if peak is not None:  # it ran within the limit, the cgroup's own count says so
         assert 0 < peak <= GRADESCOPE_MEMORY
+
+
+def test_what_the_grader_cannot_judge_is_left_to_a_person(tmp_path):
+    """An observation the judge cannot read (the grader's own failure, not the student's) is
+    NEEDS A LOOK, with no points given or taken for good: in the report and in grades.csv."""
+    ran = sandbox.Ran({"observed": {"featurize": {"unforeseen": []}}}, None, "", 0.1)
+    scored = grade.score("featurize", 10, ran, {"cases": []})
+    assert scored.status == grade.NEEDS_LOOK and "a person should look" in scored.why
+    reports.write_grades(tmp_path, grade.Found("someone", tmp_path), [scored], 1.0)
+    with open(tmp_path / "grades.csv", newline="") as file:
+        assert next(csv.DictReader(file))["featurize"] == "0 (needs a look)"
+    assert "## featurize: NEEDS A LOOK" in (tmp_path / "someone" / "report.md").read_text()

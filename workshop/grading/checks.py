@@ -225,27 +225,30 @@ def probe_tensor_dataset(submission: Submission) -> dict:
     """create_tensor_dataset(RAW, vectors), with the checks' featurize, so that only this blank
     counts: its features and labels."""
     with replaced(submission.mlp, featurize=mean_vector):
-        made = observe(lambda: submission.mlp.create_tensor_dataset(RAW, word_vectors()),
-                       submission.folder)
-        if "got" in made:
-            dataset = submission.mlp.create_tensor_dataset(RAW, word_vectors())
-            parts = getattr(dataset, "tensors", None)
-            made = {"got": [plain(part) for part in parts] if isinstance(parts, tuple)
-                    and len(parts) == 2 else None, "kind": type(dataset).__name__}
-    return made
+        return observe(lambda: submission.mlp.create_tensor_dataset(RAW, word_vectors()),
+                       submission.folder, dataset_parts)
+
+
+def dataset_parts(dataset: object) -> dict:
+    """A dataset's two tensors (features, labels) as plain data, or what it is instead."""
+    parts = getattr(dataset, "tensors", None)
+    if isinstance(parts, tuple) and len(parts) == 2:
+        return {"kind": "dataset", "parts": [plain(part) for part in parts]}
+    return {"kind": type(dataset).__name__, "text": repr(dataset)[:200]}
 
 
 def judge_tensor_dataset(seen: dict, expected: dict) -> Verdict:
     """Each review's feature and label, the review with no known word skipped, labels that
     CrossEntropyLoss takes."""
     verdict, call = Verdict(), f"create_tensor_dataset({RAW}, vectors)"
-    if "error" in seen or seen["got"] is None:
+    if "error" in seen or seen["got"]["kind"] != "dataset":
         problem = f"raised {seen['error']}" if "error" in seen else (
-            f"gave a {seen['kind']}; expected a TensorDataset of features and labels")
+            f"gave a {seen['got']['kind']}; expected a TensorDataset of features and labels")
         for _ in range(3):
             verdict.case(call, problem)
         return verdict
-    (features, labels), (want_features, want_labels) = seen["got"], expected["got"]
+    (features, labels), (want_features, want_labels) = seen["got"]["parts"], \
+        expected["got"]["parts"]
     verdict.case(call, None if features["shape"][:1] == want_features["shape"][:1] else (
         f"gave {features['shape'][0]} examples; expected {want_features['shape'][0]} (the "
         f"review 'zzz' has no known word: skip it)"))
