@@ -211,22 +211,33 @@ def constant_initialisation(data: Featurised, config: Config, value: float = CON
     weights end, how many distinct units it has, and the dev accuracy it reaches."""
     numbers = {}
     for start in ("constant", "default"):
-        torch.manual_seed(mlp.SEED)
-        model = mlp.SentimentClassifier(data.embeddings.vector_size, mlp.NUM_CLASSES,
-                                        list(config.hidden_dims), config.activation)
+        model = seeded_model(data, config)
         if start == "constant":
             for parameter in model.parameters():
                 nn.init.constant_(parameter, value)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        curves = mlp.train(model, optimizer, mlp.create_dataloader(data.train,
-                                                                   config.batch_size),
-                           mlp.create_dataloader(data.dev, config.batch_size, shuffle=False),
-                           1, progress=False)
+        dev_acc = one_epoch(model, data, config)
         rows = model.linears[0].weight.detach()  # (units, embed_dim): one row per unit
         numbers[start] = {"largest_row_difference": (rows - rows[0]).abs().max().item(),
-                        "distinct_units": len(torch.unique(rows, dim=0)),
-                        "dev_acc": curves.dev_accs[-1]}
+                          "distinct_units": len(torch.unique(rows, dim=0)), "dev_acc": dev_acc}
     return numbers
+
+
+def seeded_model(data: Featurised, config: Config) -> mlp.SentimentClassifier:
+    """The configuration's model (its hidden layers and activation), initialised after
+    torch.manual_seed(mlp.SEED)."""
+    torch.manual_seed(mlp.SEED)
+    return mlp.SentimentClassifier(data.embeddings.vector_size, mlp.NUM_CLASSES,
+                                   list(config.hidden_dims), config.activation)
+
+
+def one_epoch(model: mlp.SentimentClassifier, data: Featurised, config: Config) -> float:
+    """Train the model one epoch as its sweep trains it (Adam, its learning rate and batch
+    size): the dev accuracy it reaches."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    curves = mlp.train(model, optimizer, mlp.create_dataloader(data.train, config.batch_size),
+                       mlp.create_dataloader(data.dev, config.batch_size, shuffle=False), 1,
+                       progress=False)
+    return curves.dev_accs[-1]
 
 
 def large_positive_weights(data: Featurised, config: Config, low: float = LARGE[0],
@@ -238,9 +249,7 @@ def large_positive_weights(data: Featurised, config: Config, low: float = LARGE[
     inputs, labels = (tensor[:DEV_BATCH] for tensor in data.train.tensors)
     numbers = {}
     for start in ("default", "large"):
-        torch.manual_seed(mlp.SEED)
-        model = mlp.SentimentClassifier(data.embeddings.vector_size, mlp.NUM_CLASSES,
-                                        list(config.hidden_dims), config.activation)
+        model = seeded_model(data, config)
         if start == "large":
             for linear in model.linears:
                 nn.init.uniform_(linear.weight, low, high)
@@ -251,14 +260,9 @@ def large_positive_weights(data: Featurised, config: Config, low: float = LARGE[
         hook.remove()
         saturated = SATURATED[config.activation.lower()]
         numbers[start] = {"saturated": [saturated(h).float().mean().item() for h in outputs],
-                        "grad_norm": model.linears[0].weight.grad.norm().item()}
+                          "grad_norm": model.linears[0].weight.grad.norm().item()}
         model.zero_grad()
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        curves = mlp.train(model, optimizer, mlp.create_dataloader(data.train,
-                                                                   config.batch_size),
-                           mlp.create_dataloader(data.dev, config.batch_size, shuffle=False),
-                           1, progress=False)
-        numbers[start]["dev_acc"] = curves.dev_accs[-1]
+        numbers[start]["dev_acc"] = one_epoch(model, data, config)
     return numbers
 
 
