@@ -196,10 +196,9 @@ HOSTILE = [
                                                 "        hoard = [bytes(2**28) for _ in "
                                                 "range(64)]\n        x = inp\n")),
             {"forward", "training"}, at_least=True),
-    Student("deletes-its-folder-and-others", mlp((  # DECOY: a folder of the test's
+    Student("deletes-its-folder-and-others", mlp((  # tests/attacks.py: every route to others'
         "torch.manual_seed(42)\n", "torch.manual_seed(42)\nimport os, shutil\n"
         "for attempt in (lambda: os.kill(os.getppid(), 9),\n"
-        "                lambda: shutil.rmtree(os.environ['DECOY']),\n"
         "                lambda: shutil.rmtree(os.path.dirname(os.path.abspath(__file__)))):\n"
         "    try:\n        attempt()\n    except OSError:\n        pass\n")), at_least=True),
     Student("patches-torch-comparisons", mlp(

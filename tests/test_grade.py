@@ -10,17 +10,19 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from attacks import attacker, targets
 from classroom import COPIED, CORRECT, HOSTILE, ITEMS, MISTAKES, Student, write
 from conftest import REPO
 
 import main
-from workshop.grading import grade, reports, sandbox
+from workshop.grading import checks, grade, landlock, reports, sandbox
 
 CLASS = CORRECT + COPIED + MISTAKES + HOSTILE
 
@@ -74,12 +76,10 @@ def graded(tmp_path_factory) -> tuple[Path, Path, str, dict[str, dict[str, dict]
     rubric.write_text(re.sub(r"seconds = \d+", "seconds = 5",
                              re.sub(r"memory_mib = \d+", "memory_mib = 1024",
                                     grade.RUBRIC.read_text())))
-    out, decoy = folder.parent / "grades", folder.parent / "decoy"
-    decoy.mkdir()
-    (decoy / "grades.csv").write_text("a TA's earlier grades\n")
+    out = folder.parent / "grades"
     args = ["grade", str(folder), "--out", str(out), "--rubric", str(rubric)]
     done = subprocess.run([sys.executable, "main.py", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "DECOY": str(decoy)})
+                          text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     tests = {path.parent.name: {test["name"]: test for test in
                                 json.loads(path.read_text())["tests"]}
@@ -137,7 +137,9 @@ def _why(graded, name: str, item: str) -> str:
 def test_feedback_says_what_came_and_what_was_expected(graded):
     """A failed case names the call, what it gave and what was expected (this project's), the
     line of the student's own file an error came from, and the slip it looks like."""
-    assert "featurize('good movie', vectors) gave tensor [1.0, 1.0, 1.0, 2.0]" in _why(
+    words = checks.Draw(json.loads((graded[1] / "grading.json").read_text())["draw"]).words
+    total = [float(a + b) for a, b in zip(words["good"], words["movie"], strict=True)]
+    assert f"featurize('good movie', vectors) gave tensor {total}" in _why(
         graded, "featurize-sum", "featurize")
     assert "(that is their sum: divide by how many they are)" in _why(
         graded, "featurize-sum", "featurize")
@@ -173,7 +175,6 @@ def test_hostile_submissions_reach_nothing_but_their_own(graded):
         graded, "loops-forever-in-a-sweep", "explore_mlp_learning_rates")
     assert "ran out of the memory" in _why(graded, "grabs-all-memory-in-forward", "forward")
     assert all((folder / student.name / "mlp.py").is_file() for student in HOSTILE)
-    assert (folder.parent / "decoy" / "grades.csv").read_text() == "a TA's earlier grades\n"
     assert _processes_naming(str(folder)) == []
     with open(out / "grades.csv", newline="") as file:
         assert len(list(csv.DictReader(file))) == len(tests) == len(CLASS) + 4
@@ -194,15 +195,25 @@ def test_the_report_and_gradescopes_results(graded):
     assert "timed out after 5 s" in report.split("## explore_mlp_learning_rates: ERROR", 1)[1]
 
 
-def test_a_second_run_keeps_the_other_rows(graded, tmp_path):
-    """Grading one submission again rewrites its row of grades.csv and keeps the others'."""
+def _rows(path: Path) -> dict[str, dict]:
+    with open(path, newline="") as file:
+        return {row["submission"]: row for row in csv.DictReader(file)}
+
+
+def test_a_regrade_keeps_the_draw_and_names_the_rows_it_kept(graded, tmp_path, capsys):
+    """Grading one submission again into the same folder draws the same inputs (grading.json),
+    so it gets the same grades; its row is this run's, and every other row is kept with the
+    earlier run that graded it, which the console names."""
     folder, out, _, _ = graded
-    before = (out / "grades.csv").read_text().splitlines()
+    before = _rows(out / "grades.csv")
     shutil.copytree(out, tmp_path / "grades")
-    submission = grade.find_submissions([folder / MISTAKES[0].name])
-    for found, scores in grade.grade(submission, grade.load_rubric(), 2, main.SWEEPS):
-        reports.write_grades(tmp_path / "grades", found, scores, 1.0)
-    assert sorted((tmp_path / "grades" / "grades.csv").read_text().splitlines()) == sorted(before)
+    main.main(["grade", str(folder / MISTAKES[0].name), "--out", str(tmp_path / "grades")])
+    after = _rows(tmp_path / "grades" / "grades.csv")
+    assert after.keys() == before.keys()
+    assert all({**after[name], "run": ""} == {**before[name], "run": ""} for name in before)
+    earlier = {name for name in before if after[name]["run"] == before[name]["run"]}
+    assert earlier == set(before) - {MISTAKES[0].name}
+    assert f"grades.csv keeps {len(earlier)} rows graded by earlier runs" in capsys.readouterr().out
 
 
 def _writes(name: str) -> str:
@@ -379,13 +390,37 @@ def test_the_autograder_grades_as_gradescope_runs_it(bundle, tmp_path, student):
         assert 0 < peak <= GRADESCOPE_MEMORY
 
 
+@pytest.mark.skipif(not landlock.abi(), reason="this kernel has no Landlock: grading here has "
+                                                "no kernel boundary to test")
+def test_the_autograder_keeps_its_own_files_from_every_attack(bundle, tmp_path):
+    """A completion that tries every route of tests/attacks.py against the autograder's own
+    files (its source, the reference solution among them; its rubric; its results) grades 100
+    in Gradescope's layout, and nothing of the autograder reaches its results."""
+    root, server = tmp_path / "autograder", socket.create_server(("127.0.0.1", 0))
+    source = root / "source"
+    aims = targets(secrets=[source / "mlp.py", source / "rubric.toml"],
+                   folders=[source, root / "results", root], files=[source / "rubric.toml"],
+                   reference=[source / "mlp.py", source / "main.py"], pids=[os.getpid()],
+                   port=server.getsockname()[1], abstract="hw3-autograder-test")
+    with server:
+        results, _ = _run_autograder(bundle, root, write(tmp_path / "submitted" / "hw3",
+                                                         attacker("every", aims)))
+    assert results["score"] == 100, [test["output"][:300] for test in results["tests"]
+                                     if test["status"] != "passed"][:1]
+    with zipfile.ZipFile(bundle) as archive:
+        assert (source / "rubric.toml").read_bytes() == archive.read("rubric.toml")
+    assert not [path for folder in aims["folders"] for path in Path(folder).glob("hw3-breach*")]
+    assert "def featurize" not in json.dumps(results)
+
+
 def test_what_the_grader_cannot_judge_is_left_to_a_person(tmp_path):
     """An observation the judge cannot read (the grader's own failure, not the student's) is
     NEEDS A LOOK, with no points given or taken for good: in the report and in grades.csv."""
     ran = sandbox.Ran({"observed": {"featurize": {"unforeseen": []}}}, None, "", 0.1)
-    scored = grade.score("featurize", 10, ran, {"cases": []})
+    scored = grade.score("featurize", 10, ran, {"cases": []}, checks.Draw(0))
     assert scored.status == grade.NEEDS_LOOK and "a person should look" in scored.why
-    reports.write_grades(tmp_path, grade.Found("someone", tmp_path), [scored], 1.0)
+    run = reports.start_run(tmp_path, "no boundary")
+    reports.write_grades(tmp_path, grade.Found("someone", tmp_path), [scored], 1.0, run)
     with open(tmp_path / "grades.csv", newline="") as file:
         assert next(csv.DictReader(file))["featurize"] == "0 (needs a look)"
     assert "## featurize: NEEDS A LOOK" in (tmp_path / "someone" / "report.md").read_text()

@@ -236,9 +236,9 @@ def completion_main(sizes: dict[str, int]) -> None:
     files go to the current folder)."""
     import gensim
 
-    from workshop.grading import grade
+    from workshop.grading import launcher
 
-    grade.offline_libraries()  # its nltk.download('punkt'), with no network
+    launcher.offline_libraries()  # its nltk.download('punkt'), with no network
     splits = mlp.load_data_mlp(**{f"{split}_size": size for split, size in sizes.items()})
     glove = load_embeddings()
     vectors = gensim.models.KeyedVectors(glove.vector_size)

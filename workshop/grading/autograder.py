@@ -5,7 +5,9 @@ first, then requirements.txt, as the README's set-up does) and run_autograder (r
 submission, offline), with this project's mlp.py, main.py, workshop/, requirements.txt and the
 rubric beside them. run_autograder grades /autograder/submission into
 /autograder/results/results.json (a partial one as each item finishes, and one even if the grader
-itself fails); $HW3_AUTOGRADER_ROOT moves /autograder elsewhere, $PYTHON the interpreter.
+itself fails); $HW3_AUTOGRADER_ROOT moves /autograder elsewhere, $PYTHON the interpreter. Run as
+root, as Gradescope runs it, it first makes the autograder's source, the grades and the results
+unreadable to any other user: the student's code runs as one (sandbox.py), behind Landlock too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 from workshop.files import atomic_write
-from workshop.grading.grade import PROJECT, reference_path
+from workshop.grading.grade import PROJECT
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, online, in /autograder/source: Python 3.11 and what the grader needs,
@@ -32,7 +34,10 @@ RUN = """#!/usr/bin/env bash
 # /autograder/results/results.json. HW3_AUTOGRADER_ROOT moves /autograder, PYTHON the interpreter.
 root="${HW3_AUTOGRADER_ROOT:-/autograder}"
 results="$root/results/results.json"
-mkdir -p "$root/results"
+mkdir -p "$root/results" "$root/grades"
+if [ "$(id -u)" = 0 ]; then  # the grader's own files, out of reach of the user tasks run as
+    chmod -R go-rwx "$root/source" "$root/results" "$root/grades"
+fi
 cd "$root/source"
 "${PYTHON:-/autograder/venv/bin/python}" main.py grade "$root/submission" --rubric rubric.toml \\
     --out "$root/grades" --gradescope "$results" --jobs 1
@@ -54,8 +59,7 @@ def sources() -> list[Path]:
 
 
 def build(path: Path, rubric: Path) -> list[str]:
-    """Write the autograder zip at path, with rubric as its rubric.toml, and what this project's
-    completion gives for each item if it is made (grade.reference): the names it holds."""
+    """Write the autograder zip at path, with rubric as its rubric.toml: the names it holds."""
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):
@@ -65,8 +69,6 @@ def build(path: Path, rubric: Path) -> list[str]:
             archive.write(rubric, "rubric.toml")
             for relative in sources():
                 archive.write(PROJECT / relative, relative.as_posix())
-            if reference_path().is_file():
-                archive.write(reference_path(), reference_path().relative_to(PROJECT).as_posix())
 
     atomic_write(path, write)
     with zipfile.ZipFile(path) as archive:

@@ -7,16 +7,24 @@ project's mlp.py and main.py give on the same inputs (the same probe run on them
 submission is imported, or this project's mlp computed here), as the rest of the skeleton would
 read it, and says for each case that fails what was called, what came and what was expected.
 Nothing a submission does reaches the judge but the data its probe returns.
+
+Every input is drawn from a Draw's seed, which each grading run draws anew from a secret: the
+words' vectors, the models' sizes and weights, the logits, the labels, the reviews and the
+examples a run trains on. An answer copied from an earlier run, or computed from this file,
+earns nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import math
+import mmap
 import os
 import traceback
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,15 +37,92 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-# Taken when the grader starts, before a submission can replace them.
+# Taken when the checks are imported, before a submission can replace them: a probe reads what
+# a submission gives only through these.
 _TOLIST, _IS_TENSOR, _LINEAR = torch.Tensor.tolist, torch.is_tensor, nn.Linear
-# The word vectors the checks index, as a student's code does (gensim's KeyedVectors): small
-# numbers, so that a mean can be checked by hand.
-WORDS = {"good": [1, 0, 0, 2], "great": [2, 1, 0, 0], "bad": [-1, 0, 1, 0],
-         "awful": [-2, 0, 0, -1], "movie": [0, 1, 1, 0], "plot": [0, -1, 2, 1],
-         "the": [0, 0, 0, 1], "was": [1, 1, 1, 1]}
-STRUCTURES = [(4, 2, []), (4, 2, [8]), (4, 2, [8, 6]), (4, 2, [8, 6, 5]), (7, 3, [5, 11, 2])]
+_DETACH, _CPU, _ASARRAY = torch.Tensor.detach, torch.Tensor.cpu, np.asarray
+# The words the checks give vectors (gensim's KeyedVectors, as a student's code indexes them).
+WORD_NAMES = ("good", "great", "bad", "awful", "movie", "plot", "the", "was")
 TOLERANCE = 1e-4  # float32 arithmetic done in another order
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One grading run's inputs, every number of every probe drawn from seed (a run draws it
+    from a secret and records it beside its grades: a regrade gives the same verdicts)."""
+
+    seed: int
+
+    def rng(self, purpose: str) -> np.random.Generator:
+        """The numbers for one purpose, the same for the same seed in any process."""
+        return np.random.default_rng([self.seed, zlib.crc32(purpose.encode())])
+
+    def torch_seed(self, purpose: str) -> int:
+        """A seed for torch's generators, for one purpose."""
+        return int(self.rng(purpose).integers(2**31))
+
+    @functools.cached_property
+    def words(self) -> dict[str, list[int]]:
+        """Each word's vector: four small whole numbers, so that a mean can be checked by hand
+        (none all zeros: every word counts)."""
+        values = self.rng("words").integers(-3, 4, size=(len(WORD_NAMES), 4))
+        values[np.all(values == 0, axis=1), 0] = 1
+        return dict(zip(WORD_NAMES, values.tolist(), strict=True))
+
+    def vectors(self, words: dict[str, list] | None = None) -> object:
+        """gensim KeyedVectors of words (default this draw's), float32."""
+        return word_vectors(self.words if words is None else words)
+
+    def mean_vector(self, sentence: str, embeddings: object = None) -> torch.Tensor | None:
+        """featurize as the checks give it where only another blank is judged: the mean of the
+        vectors of the sentence's known words."""
+        rows = [self.words[word] for word in sentence.lower().split() if word in self.words]
+        return torch.tensor(rows, dtype=torch.float32).mean(dim=0) if rows else None
+
+    def tensor_dataset(self, raw_data: dict, embeddings: object = None) -> TensorDataset:
+        """create_tensor_dataset as the checks give it where only another blank is judged."""
+        kept = [(self.mean_vector(text), label) for text, label in
+                zip(raw_data["text"], raw_data["label"], strict=True)
+                if self.mean_vector(text) is not None]
+        return TensorDataset(torch.stack([feature for feature, _ in kept]),
+                             torch.tensor([label for _, label in kept], dtype=torch.long))
+
+    @functools.cached_property
+    def raw(self) -> dict:
+        """create_tensor_dataset's raw data: RAW_TEXTS, each with a label drawn."""
+        labels = self.rng("labels").integers(0, 2, size=len(RAW_TEXTS))
+        return {"text": list(RAW_TEXTS), "label": labels.tolist()}
+
+    def _structures(self, purpose: str, depths: tuple[int, ...]) -> list[tuple]:
+        """(embed_dim, num_classes, hidden_dims) of each depth, sizes drawn."""
+        rng = self.rng(purpose)
+        return [(int(rng.integers(3, 8)), int(rng.integers(2, 4)),
+                 rng.integers(2, 13, size=depth).tolist()) for depth in depths]
+
+    @functools.cached_property
+    def structures(self) -> list[tuple]:
+        """The models the layers and forward items build: no hidden layer up to three."""
+        return self._structures("structures", (0, 1, 2, 3))
+
+    @functools.cached_property
+    def activation_structures(self) -> list[tuple]:
+        """The models each activation item builds: one hidden layer and two."""
+        return self._structures("activation structures", (1, 2))
+
+    def inputs(self, embed_dim: int) -> torch.Tensor:
+        """Three examples of float32 features for a model of embed_dim."""
+        generator = torch.Generator().manual_seed(self.torch_seed(f"inputs {embed_dim}"))
+        return torch.randn(3, embed_dim, generator=generator)
+
+    @functools.cached_property
+    def accuracy_cases(self) -> list[tuple[list, list]]:
+        """(logits, labels) of two batches, four and three examples of two classes: distinct
+        logits (no ties), labels drawn."""
+        rng, cases = self.rng("accuracy"), []
+        for rows in (4, 3):
+            logits = rng.permutation(np.arange(-24, 24))[:2 * rows].reshape(rows, 2) / 4
+            cases.append((logits.tolist(), rng.integers(0, 2, size=rows).tolist()))
+        return cases
 
 
 @dataclass(frozen=True)
@@ -97,9 +182,9 @@ def plain(value: object) -> dict:
         return {"kind": "None"}
     if isinstance(value, np.ndarray):
         return {"kind": "ndarray", "dtype": str(value.dtype), "shape": list(value.shape),
-                "values": np.asarray(value, dtype=float).tolist()}
+                "values": _ASARRAY(value, dtype=float).tolist()}
     if _IS_TENSOR(value):
-        values = torch.Tensor.detach(value).cpu()
+        values = _CPU(_DETACH(value))
         return {"kind": "tensor", "dtype": str(value.dtype).removeprefix("torch."),
                 "shape": list(value.shape), "values": _TOLIST(values)}
     return {"kind": type(value).__name__, "text": repr(value)[:200]}
@@ -131,32 +216,15 @@ def show(seen: dict) -> str:
     return seen.get("text", seen["kind"])
 
 
-def word_vectors(words: dict[str, list] | None = None) -> object:
-    """gensim KeyedVectors of words (default WORDS), float32."""
-    # Imported where the checks run (the grader imports it before it forks): every other
+def word_vectors(words: dict[str, list]) -> object:
+    """gensim KeyedVectors of words, float32."""
+    # Imported where the checks run (the launcher imports it before it forks): every other
     # command of main.py is spared gensim's seconds of importing.
     from gensim.models import KeyedVectors
 
-    words = WORDS if words is None else words
     vectors = KeyedVectors(len(next(iter(words.values()))))
     vectors.add_vectors(list(words), np.array(list(words.values()), dtype=np.float32))
     return vectors
-
-
-def mean_vector(sentence: str, embeddings: object = None) -> torch.Tensor | None:
-    """featurize as the checks give it where only another blank is judged: the mean of the
-    vectors of the sentence's known words."""
-    rows = [WORDS[word] for word in sentence.lower().split() if word in WORDS]
-    return torch.tensor(rows, dtype=torch.float32).mean(dim=0) if rows else None
-
-
-def tensor_dataset(raw_data: dict, embeddings: object = None) -> TensorDataset:
-    """create_tensor_dataset as the checks give it where only another blank is judged."""
-    kept = [(mean_vector(text), label) for text, label in zip(raw_data["text"],
-                                                               raw_data["label"], strict=True)
-            if mean_vector(text) is not None]
-    return TensorDataset(torch.stack([feature for feature, _ in kept]),
-                         torch.tensor([label for _, label in kept], dtype=torch.long))
 
 
 @contextlib.contextmanager
@@ -178,14 +246,14 @@ def replaced(module: object, **values: object) -> Iterator[None]:
 SENTENCES = ["good movie", "Good good bad", "great zzz", "zzz qqq", "the plot , the plot was bad"]
 
 
-def probe_featurize(submission: Submission) -> dict:
+def probe_featurize(submission: Submission, draw: Draw) -> dict:
     """featurize(sentence, vectors) of each sentence."""
-    vectors = word_vectors()
+    vectors = draw.vectors()
     return {"cases": [observe(lambda s=sentence: submission.mlp.featurize(s, vectors),
                               submission.folder) for sentence in SENTENCES]}
 
 
-def judge_featurize(seen: dict, expected: dict) -> Verdict:
+def judge_featurize(seen: dict, expected: dict, draw: Draw) -> Verdict:
     """The mean of the known words' vectors as a float32 tensor (embed_dim,), None when no word
     is known, as this project's featurize gives it."""
     verdict = Verdict()
@@ -218,14 +286,14 @@ def feature_problem(got: dict, expected: dict) -> str | None:
     return f"gave {show(got)}; {wanted}{hint}"
 
 
-RAW = {"text": ["good movie", "zzz", "bad plot", "great"], "label": [1, 0, 0, 1]}
+RAW_TEXTS = ("good movie", "zzz", "bad plot", "great")
 
 
-def probe_tensor_dataset(submission: Submission) -> dict:
-    """create_tensor_dataset(RAW, vectors), with the checks' featurize, so that only this blank
-    counts: its features and labels."""
-    with replaced(submission.mlp, featurize=mean_vector):
-        return observe(lambda: submission.mlp.create_tensor_dataset(RAW, word_vectors()),
+def probe_tensor_dataset(submission: Submission, draw: Draw) -> dict:
+    """create_tensor_dataset(the draw's raw data, vectors), with the checks' featurize, so that
+    only this blank counts: its features and labels."""
+    with replaced(submission.mlp, featurize=draw.mean_vector):
+        return observe(lambda: submission.mlp.create_tensor_dataset(draw.raw, draw.vectors()),
                        submission.folder, dataset_parts)
 
 
@@ -237,10 +305,10 @@ def dataset_parts(dataset: object) -> dict:
     return {"kind": type(dataset).__name__, "text": repr(dataset)[:200]}
 
 
-def judge_tensor_dataset(seen: dict, expected: dict) -> Verdict:
+def judge_tensor_dataset(seen: dict, expected: dict, draw: Draw) -> Verdict:
     """Each review's feature and label, the review with no known word skipped, labels that
     CrossEntropyLoss takes."""
-    verdict, call = Verdict(), f"create_tensor_dataset({RAW}, vectors)"
+    verdict, call = Verdict(), f"create_tensor_dataset({draw.raw}, vectors)"
     if "error" in seen or seen["got"]["kind"] != "dataset":
         problem = f"raised {seen['error']}" if "error" in seen else (
             f"gave a {seen['got']['kind']}; expected a TensorDataset of features and labels")
@@ -283,7 +351,7 @@ def linears(model: nn.Module) -> list[nn.Module]:
     return [module for module in nn.Module.modules(model) if isinstance(module, _LINEAR)]
 
 
-def probe_layers(submission: Submission) -> dict:
+def probe_layers(submission: Submission, draw: Draw) -> dict:
     """Each structure's registered nn.Linear layers (in, out), and what holds self.linears."""
     def layers(args: tuple) -> dict:
         model = submission.mlp.SentimentClassifier(*args)
@@ -294,7 +362,7 @@ def probe_layers(submission: Submission) -> dict:
                 "holder": type(held).__name__, "in_linears": len(in_linears)}
 
     cases = []
-    for args in STRUCTURES:
+    for args in draw.structures:
         try:
             cases.append({"got": layers(args)})
         except Exception as error:
@@ -302,11 +370,11 @@ def probe_layers(submission: Submission) -> dict:
     return {"cases": cases}
 
 
-def judge_layers(seen: dict, expected: dict) -> Verdict:
+def judge_layers(seen: dict, expected: dict, draw: Draw) -> Verdict:
     """embed_dim -> each hidden size -> num_classes, as nn.Linear layers the model registers
     (so that model.parameters(), and the optimizer, see them), as this project's has them."""
     verdict = Verdict()
-    for args, got, wanted in zip(STRUCTURES, seen["cases"], expected["cases"], strict=True):
+    for args, got, wanted in zip(draw.structures, seen["cases"], expected["cases"], strict=True):
         call, sizes = f"SentimentClassifier{args}", wanted["got"]["sizes"]
         if "error" in got:
             verdict.case(call, f"raised {got['error']}")
@@ -325,21 +393,16 @@ def judge_layers(seen: dict, expected: dict) -> Verdict:
     return verdict
 
 
-def inputs(embed_dim: int) -> torch.Tensor:
-    """Three examples of float32 features, always the same."""
-    return torch.randn(3, embed_dim, generator=torch.Generator().manual_seed(0))
-
-
-def probe_forward(submission: Submission, structures: list[tuple] = STRUCTURES,
+def probe_forward(submission: Submission, draw: Draw, structures: list[tuple] | None = None,
                   activation: str | None = None) -> dict:
-    """Each structure's model (seeded) on inputs(embed_dim): its layers' weights and biases
+    """Each structure's model (seeded) on the draw's inputs: its layers' weights and biases
     (those it registers, or else those in a list self.linears), their dtypes, and its output;
     with an activation named, the inputs in the layers' own dtype (the activation is judged,
     not the dtype)."""
     cases = []
-    for args in structures:
+    for args in draw.structures if structures is None else structures:
         try:
-            torch.manual_seed(0)
+            torch.manual_seed(draw.torch_seed("weights"))
             model = submission.mlp.SentimentClassifier(*args, *([activation] if activation
                                                                  else []))
             layers = linears(model) or [layer for layer in getattr(model, "linears", [])
@@ -350,7 +413,7 @@ def probe_forward(submission: Submission, structures: list[tuple] = STRUCTURES,
             cases.append({"error": student_error(error, submission.folder)})
             continue
         cases.append({"weights": weights, **observe(
-            lambda m=model, a=args, d=dtype: m(inputs(a[0]).to(d)), submission.folder)})
+            lambda m=model, a=args, d=dtype: m(draw.inputs(a[0]).to(d)), submission.folder)})
     return {"cases": cases, "activation": activation}
 
 
@@ -367,7 +430,7 @@ def by_hand(weights: list, x: torch.Tensor, between: Callable) -> torch.Tensor |
     return x
 
 
-def forward_problem(case: dict, embed_dim: int, activation: Callable, name: str,
+def forward_problem(case: dict, x: torch.Tensor, activation: Callable, name: str,
                     outputs: tuple[Callable, ...] = (lambda z: z,)) -> str | None:
     """What is wrong with a model's output, read as CrossEntropyLoss and argmax read it (a
     constant added to a row changes neither), against its own layers' matrix products with
@@ -378,7 +441,7 @@ def forward_problem(case: dict, embed_dim: int, activation: Callable, name: str,
         hint = (" (its layers hold float64 weights: build them in float32, nn.Linear's "
                 "default)") if double else ""
         return f"raised {case['error']}{hint}"
-    expected = by_hand(case["weights"], inputs(embed_dim), activation)
+    expected = by_hand(case["weights"], x, activation)
     got = case["got"]
     if expected is None:
         return "has layers whose sizes do not chain (see the layers item)"
@@ -392,7 +455,7 @@ def forward_problem(case: dict, embed_dim: int, activation: Callable, name: str,
         return None
     found = [words for words, values in {
         f"the products with no {name} after the hidden layers: apply it after each":
-            by_hand(case["weights"], inputs(embed_dim), lambda z: z),
+            by_hand(case["weights"], x, lambda z: z),
         f"the products with {name} after the output layer too: the logits get none":
             activation(expected),
         "their softmax: return the logits, the loss applies the softmax itself":
@@ -403,30 +466,29 @@ def forward_problem(case: dict, embed_dim: int, activation: Callable, name: str,
             f"constant per row)" + (f". It matches {found[0]}" if found else ""))
 
 
-def judge_forward(seen: dict, expected: dict) -> Verdict:
+def judge_forward(seen: dict, expected: dict, draw: Draw) -> Verdict:
     """Logits (batch, num_classes) for float32 features: the layers' matrix products with
     Sigmoid after every hidden layer and never after the last."""
     verdict = Verdict()
-    for (embed_dim, classes, hidden), case in zip(STRUCTURES, seen["cases"], strict=True):
+    for (embed_dim, classes, hidden), case in zip(draw.structures, seen["cases"], strict=True):
         verdict.case(f"SentimentClassifier({embed_dim}, {classes}, {hidden})(x of shape "
-                     f"(3, {embed_dim}))", forward_problem(case, embed_dim, torch.sigmoid,
-                                                            "Sigmoid"))
+                     f"(3, {embed_dim}))", forward_problem(case, draw.inputs(embed_dim),
+                                                            torch.sigmoid, "Sigmoid"))
     return verdict
 
 
 # The skeleton's activations, as its list spells them: what each computes (any of these).
 ACTIVATIONS = {"Tanh": [torch.tanh], "ReLU": [torch.relu],
                "GeLU": [F.gelu, lambda z: F.gelu(z, approximate="tanh")]}
-ACTIVATION_STRUCTURES = [(4, 2, [8]), (4, 2, [8, 6])]
 
 
-def probe_activation(name: str) -> Callable[[Submission], dict]:
+def probe_activation(name: str) -> Callable[[Submission, Draw], dict]:
     """The structures with that activation, by the skeleton's spelling or, where the model
     refuses it, the first of its other spellings that it takes ('GELU', 'gelu', ...)."""
-    def probe(submission: Submission) -> dict:
+    def probe(submission: Submission, draw: Draw) -> dict:
         first = None
         for spelling in dict.fromkeys([name, name.upper(), name.lower(), name.capitalize()]):
-            seen = probe_forward(submission, ACTIVATION_STRUCTURES, spelling)
+            seen = probe_forward(submission, draw, draw.activation_structures, spelling)
             first = first or seen
             if "weights" in seen["cases"][0]:  # the model was made: it takes this spelling
                 return seen
@@ -435,14 +497,14 @@ def probe_activation(name: str) -> Callable[[Submission], dict]:
     return probe
 
 
-def judge_activation(name: str) -> Callable[[dict, dict], Verdict]:
+def judge_activation(name: str) -> Callable[[dict, dict, Draw], Verdict]:
     """The activation of that name: accepted, and computed after each hidden layer."""
-    def judge(seen: dict, expected: dict) -> Verdict:
+    def judge(seen: dict, expected: dict, draw: Draw) -> Verdict:
         verdict = Verdict()
-        for (embed_dim, classes, hidden), case in zip(ACTIVATION_STRUCTURES, seen["cases"],
-                                                      strict=True):
+        for (embed_dim, classes, hidden), case in zip(draw.activation_structures,
+                                                      seen["cases"], strict=True):
             # The activation is judged here, not the output layer (the forward item's).
-            problems = [forward_problem(case, embed_dim, function, name,
+            problems = [forward_problem(case, draw.inputs(embed_dim), function, name,
                                         (lambda z: z, lambda z: z.softmax(1), function))
                         for function in ACTIVATIONS[name]]
             verdict.case(f"SentimentClassifier({embed_dim}, {classes}, {hidden}, activation="
@@ -459,10 +521,6 @@ def judge_activation(name: str) -> Callable[[dict, dict], Verdict]:
 # ----------------------------------------------------------------------------------------------
 # Blank 6: accuracy
 
-ACCURACY_CASES = [([[2.0, 1.0], [-1.0, 3.0], [0.2, 0.1], [-5.0, -4.0]], [0, 0, 0, 1]),
-                  ([[0.0, 1.0], [3.0, -1.0], [0.5, 0.6]], [1, 0, 1])]
-
-
 class FixedLogits(nn.Module):
     """A model whose logits are given: row i of logits for input i (evaluate's model)."""
 
@@ -475,13 +533,13 @@ class FixedLogits(nn.Module):
         return self.logits[inp.long().flatten()]
 
 
-def probe_accuracy(submission: Submission) -> dict:
+def probe_accuracy(submission: Submission, draw: Draw) -> dict:
     """accuracy of each case, and the submission's own evaluate reading it (on the first case's
     logits, as a model's, in batches of 2)."""
     cases = [observe(lambda lo=logits, la=labels: submission.mlp.accuracy(
         torch.tensor(lo), torch.tensor(la)), submission.folder) for logits, labels in
-        ACCURACY_CASES]
-    logits, labels = ACCURACY_CASES[0]
+        draw.accuracy_cases]
+    logits, labels = draw.accuracy_cases[0]
     model = FixedLogits(torch.tensor(logits))
     loader = DataLoader(TensorDataset(torch.arange(len(labels)), torch.tensor(labels)),
                         batch_size=2)
@@ -495,13 +553,13 @@ def numbers(values: object) -> dict:
     return {"kind": "numbers", "values": [float(value) for value in values]}
 
 
-def judge_accuracy(seen: dict, expected: dict) -> Verdict:
+def judge_accuracy(seen: dict, expected: dict, draw: Draw) -> Verdict:
     """A 0/1 for each example, 1 where the largest logit is the label's, in a type the
     submission's own evaluate averages."""
     verdict = Verdict()
     averaged = evaluate_problem(seen["evaluate"], expected["cases"][0]["got"])
-    for (logits, labels), got, wanted in zip(ACCURACY_CASES, seen["cases"], expected["cases"],
-                                             strict=True):
+    for (logits, labels), got, wanted in zip(draw.accuracy_cases, seen["cases"],
+                                             expected["cases"], strict=True):
         call = f"accuracy(logits {logits}, labels {labels})"
         problem = accuracy_problem(got, wanted["got"])
         kind = got.get("got", {}).get("dtype", "")
@@ -549,9 +607,8 @@ def evaluate_problem(evaluated: dict | None, expected: dict) -> str | None:
 # Blanks 7 and 8: the sweeps, each run of the student's own run_mlp cut to one epoch
 
 
-def reviews(count: int, seed: int) -> dict:
-    """count short reviews over WORDS, half positive: {"text": [...], "label": [...]}."""
-    rng = np.random.default_rng(seed)
+def reviews(count: int, rng: np.random.Generator) -> dict:
+    """count short reviews over WORD_NAMES, half positive: {"text": [...], "label": [...]}."""
     texts = [" ".join([str(rng.choice(["good", "great"] if label else ["bad", "awful"])),
                        str(rng.choice(["movie", "plot"])), "was", "the"])
              for label in (0, 1) for _ in range(count // 2)]
@@ -593,13 +650,34 @@ def recorded_figures(figures: list) -> Iterator[None]:
         yield
 
 
-def probe_sweep(sweep: str) -> Callable[[Submission], dict]:
+class SharedRecord:
+    """JSON lines written by this process or any it forks (a sweep's pool of workers), kept in
+    memory shared with them and with no file: nothing a submission writes can bend it."""
+
+    def __init__(self, size: int = 2**20) -> None:
+        self.memory = mmap.mmap(-1, size)  # shared and anonymous: forked processes write here
+        self.memory[:8] = (0).to_bytes(8, "little")
+
+    def append(self, entry: dict) -> None:
+        """Write one entry after the others (one that does not fit is dropped)."""
+        used = int.from_bytes(self.memory[:8], "little")
+        line = (json.dumps(entry) + "\n").encode()
+        if 8 + used + len(line) <= len(self.memory):
+            self.memory[8 + used:8 + used + len(line)] = line
+            self.memory[:8] = (used + len(line)).to_bytes(8, "little")
+
+    def entries(self) -> list[dict]:
+        """The entries written so far, in order."""
+        used = int.from_bytes(self.memory[:8], "little")
+        return [json.loads(line) for line in self.memory[8:8 + used].decode().splitlines()]
+
+
+def probe_sweep(sweep: str) -> Callable[[Submission, Draw], dict]:
     """main.<sweep>(dev, train, test, vectors) as the skeleton's __main__ calls it, with the
     checks' create_tensor_dataset: each run_mlp it asks for (its settings, and how the
     submission's own run_mlp did on one epoch of it), the figures it saved, and how it ended."""
-    def probe(submission: Submission) -> dict:
-        record = submission.folder / f".grader-{sweep}.jsonl"  # runs may be in other processes
-        record.unlink(missing_ok=True)
+    def probe(submission: Submission, draw: Draw) -> dict:
+        record = SharedRecord()
         real = submission.mlp.run_mlp
 
         def run_mlp(config: object, embeddings: object, *datasets: object, **beside: object):
@@ -610,20 +688,18 @@ def probe_sweep(sweep: str) -> Callable[[Submission], dict]:
                 short.num_epochs = 1
             done = observe(lambda: real(short, embeddings, *datasets, **beside)[:6],
                            submission.folder, lambda values: {"kind": "ran"})
-            index = len(record.read_text().splitlines()) if record.exists() else 0
-            with open(record, "a") as file:  # a run that fails is its case: the sweep goes on
-                file.write(json.dumps({"index": index, "settings": settings, "ran": done}) + "\n")
+            index = len(record.entries())  # a run that fails is its case: the sweep goes on
+            record.append({"index": index, "settings": settings, "ran": done})
             return curves(index, int(settings.get("num_epochs") or 1))
 
-        figures = []
-        with replaced(submission.main, run_mlp=run_mlp, create_tensor_dataset=tensor_dataset), \
+        figures, rng = [], draw.rng(f"{sweep} reviews")
+        splits = reviews(8, rng), reviews(16, rng), reviews(8, rng)
+        with replaced(submission.main, run_mlp=run_mlp,
+                      create_tensor_dataset=draw.tensor_dataset), \
                 replaced(submission.mlp, run_mlp=run_mlp), recorded_figures(figures):
-            ended = observe(lambda: getattr(submission.main, sweep)(
-                reviews(8, 1), reviews(16, 2), reviews(8, 3), word_vectors()),
-                submission.folder, lambda value: {"kind": "returned"})
-        runs = [json.loads(line) for line in record.read_text().splitlines()] \
-            if record.exists() else []
-        return {"runs": runs, "figures": figures, "ended": ended}
+            ended = observe(lambda: getattr(submission.main, sweep)(*splits, draw.vectors()),
+                            submission.folder, lambda value: {"kind": "returned"})
+        return {"runs": record.entries(), "figures": figures, "ended": ended}
 
     return probe
 
@@ -649,9 +725,9 @@ class SweepRules:
     fixed: tuple[str, ...] = ("hidden_dims", "activation", "lr", "batch_size", "num_epochs")
 
 
-def judge_sweep(sweep: str, rules: SweepRules) -> Callable[[dict, dict], Verdict]:
+def judge_sweep(sweep: str, rules: SweepRules) -> Callable[[dict, dict, Draw], Verdict]:
     """The sweep: its values, its fixed settings, the student's own run of each, its plots."""
-    def judge(seen: dict, expected: dict) -> Verdict:
+    def judge(seen: dict, expected: dict, draw: Draw) -> Verdict:
         verdict, call = Verdict(), f"{sweep}(dev, train, test, vectors)"
         settings = [run["settings"] for run in seen["runs"]]
         if not settings:  # it ended (or returned) before its first run: nothing else to judge
@@ -738,20 +814,23 @@ def learnable(count: int, seed: int) -> TensorDataset:
 
 
 # One batch an epoch (the order of examples cannot matter) and every nn.Linear starting from
-# weights that depend on its size alone: a correct training loop gives this project's numbers,
-# and each classic slip (no zero_grad, no step, another learning rate, dev read from the train
-# set) gives others from its second or third epoch on.
+# weights that depend on its size (and the draw) alone: a correct training loop gives this
+# project's numbers, and each classic slip (no zero_grad, no step, another learning rate, dev
+# read from the train set) gives others from its second or third epoch on.
 TRAINING = {"batch_size": 256, "lr": 0.05, "num_epochs": 8, "hidden_dims": [16],
             "activation": "Sigmoid", "num_classes": 2, "embeddings": "tiny"}
 CURVES = ("train losses", "train accuracies", "dev losses", "dev accuracies")
 
 
 @contextlib.contextmanager
-def fixed_init() -> Iterator[None]:
+def fixed_init(draw: Draw) -> Iterator[None]:
     """Within the with-block, each nn.Linear made starts from weights that depend on its size
-    alone, however and in whatever order a model makes its layers."""
+    (and the draw) alone, however and in whatever order a model makes its layers."""
+    base = draw.torch_seed("initial weights")
+
     def reset_parameters(layer: nn.Linear) -> None:
-        generator = torch.Generator().manual_seed(1000 * layer.in_features + layer.out_features)
+        generator = torch.Generator().manual_seed(
+            base + 1000 * layer.in_features + layer.out_features)
         bound = 1 / math.sqrt(layer.in_features)
         with torch.no_grad():
             for parameter in (layer.weight, layer.bias):
@@ -771,26 +850,27 @@ def run_values(result: object) -> dict:
         float(value) for value in values]}
 
 
-def training_run(mlp: ModuleType, folder: Path, **config: object) -> dict:
-    """mlp.run_mlp on the learnable sets with TRAINING's configuration (changed by config), as
-    an EasyDict, from fixed_init's weights."""
+def training_run(mlp: ModuleType, folder: Path, draw: Draw, **config: object) -> dict:
+    """mlp.run_mlp on the draw's learnable sets with TRAINING's configuration (changed by
+    config), as an EasyDict, from fixed_init's weights."""
     from easydict import EasyDict  # as the skeleton's configurations are (see word_vectors)
 
     settings = EasyDict({**TRAINING, "save_path": str(folder / "model_training.pth"), **config})
     vectors = word_vectors({"x": [0.0] * 6})  # what run_mlp may read: vector_size, 6
-    with fixed_init():
-        torch.manual_seed(0)
-        return observe(lambda: mlp.run_mlp(settings, vectors, learnable(128, 1),
-                                           learnable(256, 2), learnable(128, 3)),
-                       folder, run_values)
+    dev, train, test = (learnable(count, draw.torch_seed(f"learnable {part}"))
+                        for part, count in (("dev", 128), ("train", 256), ("test", 128)))
+    with fixed_init(draw):
+        torch.manual_seed(draw.torch_seed("training"))
+        return observe(lambda: mlp.run_mlp(settings, vectors, dev, train, test), folder,
+                       run_values)
 
 
-def probe_training(submission: Submission) -> dict:
+def probe_training(submission: Submission, draw: Draw) -> dict:
     """The submission's own run_mlp -> train -> evaluate on the learnable sets."""
-    return training_run(submission.mlp, submission.folder)
+    return training_run(submission.mlp, submission.folder, draw)
 
 
-def judge_training(seen: dict, expected: dict) -> Verdict:
+def judge_training(seen: dict, expected: dict, draw: Draw) -> Verdict:
     """Six values back (four lists of one value per epoch, then test loss and accuracy), each
     what this project's run_mlp gives from the same weights on the same data."""
     verdict = Verdict()
@@ -854,8 +934,8 @@ class Item:
     down of a completion, and how its judge compares that with this project's."""
 
     needs: tuple[str, ...]
-    probe: Callable[[Submission], dict]
-    judge: Callable[[dict, dict], Verdict]
+    probe: Callable[[Submission, Draw], dict]
+    judge: Callable[[dict, dict, Draw], Verdict]
 
 
 ITEMS: dict[str, Item] = {
@@ -876,16 +956,17 @@ ITEMS: dict[str, Item] = {
 }
 
 
-def reference(project: Submission) -> dict[str, dict]:
-    """What this project's own completion gives for each item's probe, run here (before any
-    submission is imported), in project.folder; for training, also the runs of its slips."""
+def reference(project: Submission, draw: Draw) -> dict[str, dict]:
+    """What this project's own completion gives for each item's probe on the draw's inputs, run
+    here (in the grader, never where a submission runs), in project.folder; for training, also
+    the runs of its slips."""
     expected = {}
     with contextlib.chdir(project.folder):
         for name, item in ITEMS.items():
-            expected[name] = item.probe(project)
+            expected[name] = item.probe(project, draw)
     with replaced(torch.optim.Optimizer, zero_grad=lambda self, set_to_none=True: None):
-        no_zero_grad = training_run(project.mlp, project.folder)
-    default_lr = training_run(project.mlp, project.folder, lr=1e-3)
+        no_zero_grad = training_run(project.mlp, project.folder, draw)
+    default_lr = training_run(project.mlp, project.folder, draw, lr=1e-3)
     expected["training"]["slips"] = {"no zero_grad": no_zero_grad["got"]["values"],
                                      "default lr": default_lr["got"]["values"]}
     return expected

@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-from workshop.grading import autograder, checks, reports, similarity, summary
+from workshop.grading import autograder, checks, reports, sandbox, similarity, summary
 from workshop.grading.grade import (
     RUBRIC,
     Found,
@@ -25,7 +25,6 @@ from workshop.grading.grade import (
     find_submissions,
     grade,
     load_rubric,
-    reference,
     unpack,
 )
 from workshop.runs.sources import DataError
@@ -64,8 +63,6 @@ def run(args: argparse.Namespace) -> None:
     """Build the autograder, or grade every submission the paths name: print and write each as
     it finishes, then the class's summary and similarity."""
     if args.autograder is not None:
-        with tempfile.TemporaryDirectory(prefix="hw3-reference-") as scratch:
-            reference(Path(scratch), args.sweeps)  # made now, shipped in the zip
         names = autograder.build(args.autograder, args.rubric)
         print(f"written {args.autograder}: {len(names)} files, setup.sh and run_autograder at "
               f"its root")
@@ -94,9 +91,10 @@ def grade_all(args: argparse.Namespace) -> list[Found]:
     if args.gradescope is not None and len(submissions) != 1:
         raise DataError(f"--gradescope grades one submission; {args.paths} hold "
                         f"{len(submissions)}")
+    run = reports.start_run(args.out, sandbox.WALL.describe())
     print(f"grading {len(submissions)} submission{'s' * (len(submissions) > 1)}: "
           f"{len(checks.ITEMS)} items each, {args.jobs} at a time, up to "
-          f"{rubric.limits.seconds:g} s each", flush=True)
+          f"{rubric.limits.seconds:g} s each\n{run.boundary}", flush=True)
     start = time.monotonic()
 
     def progress(submission: Found, scores: dict[str, Score]) -> None:
@@ -106,14 +104,19 @@ def grade_all(args: argparse.Namespace) -> list[Found]:
                 list(scores.values()), time.monotonic() - start, pending))
 
     for submission, scores in grade(submissions, rubric, max(args.jobs, 1), args.sweeps,
-                                    progress):
-        reports.write_grades(args.out, submission, scores, time.monotonic() - start)
+                                    checks.Draw(run.draw), progress):
+        reports.write_grades(args.out, submission, scores, time.monotonic() - start, run)
         if args.gradescope is not None:
             reports.write_json(args.gradescope, reports.gradescope(
                 scores, time.monotonic() - start))
         print("\n".join(reports.summary_lines(submission, scores)), flush=True)
     print(f"written {args.out / 'grades.csv'} and a report.md and results.json for each in "
           f"{args.out}/")
+    earlier = reports.earlier_rows(args.out, run)
+    if earlier:
+        print(f"grades.csv keeps {len(earlier)} rows graded by earlier runs (its 'run' column): "
+              + ", ".join(f"{row['submission']} ({row['run'] or 'unknown'})"
+                          for row in earlier[:10]) + " ..." * (len(earlier) > 10))
     return submissions
 
 

@@ -1,17 +1,26 @@
-"""Running untrusted code (a student's): each task in a process of its own, forked from this one
-so that it starts with the libraries already imported, in a folder of its own, under a time and
-memory limit, its output captured and capped.
+"""Running untrusted code (a student's): each task in a process of its own, in a folder of its
+own, behind a wall the kernel enforces, under a time and memory limit, its output captured and
+capped.
 
-A task's folder is made when it starts, a private copy of its source: nothing of another task
-is there before it runs. Inside, an audit hook (sys.addaudithook, which the code it watches
-cannot remove) refuses what a homework never needs: reading the other tasks' folders (private
-paths), writing, renaming or deleting files outside its own folder, starting other programs, and
-the network. A task ends when its result arrives, and then every process it started ends too,
-however it detached (each task's process is a subreaper of its descendants, and so is this one
-while tasks run). It stops a submission's accidents and habits (rm -rf of the wrong folder, a
-download at import time, a classmate's copy), not a determined attacker, who could reach the
-operating system through ctypes: grade untrusted strangers' code in a container or a VM.
-POSIX only (fork, process groups, resource limits); Linux for the subreaper.
+The boundary (`boundary()` says which holds on this machine, in one line):
+- Each task is forked from a launcher process that never held anything of the grader's (no
+  reference answers, no other submission, none of this project's homework code): see
+  launcher.py. Its folder is made when it starts, a private copy of its source, with a private
+  temporary folder beside it; both are removed when it ends. It keeps no file descriptor of the
+  launcher's but its own output and result pipes.
+- On Linux with Landlock (5.13 and later; landlock.py says what each ABI adds), before the
+  task's first line runs: it reads only the Python installation, its packages and the system's
+  libraries and settings (`reads`), writes only its folder and its temporary folder, starts no
+  program, opens no TCP connection, and signals no process but its own.
+- Run by root (Gradescope's autograder is), a task drops to the user nobody when that user can
+  read the Python installation, and otherwise to root without any capability (no kill, mount,
+  module loading or reading past file permissions).
+- Everywhere, an audit hook (sys.addaudithook) refuses the same with a message a student can
+  read; where there is no Landlock it is the only wall, which ctypes can climb: grade untrusted
+  code on Linux 5.13 or later, or in the Gradescope autograder.
+A task ends when its result arrives, and then every process it started ends too, however it
+detached (each task's process is a subreaper of its descendants, and so is the launcher while
+tasks run). POSIX only (fork, process groups, resource limits); Linux for the subreaper.
 """
 
 from __future__ import annotations
@@ -21,17 +30,24 @@ import ctypes
 import io
 import json
 import os
+import pwd
 import resource
 import select
 import selectors
 import shutil
 import signal
+import site
+import stat
 import sys
+import sysconfig
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
+
+from workshop.grading import landlock
 
 # Audit events (https://docs.python.org/3/library/audit_events.html) that change files: the
 # index of each path argument. Open is checked only when it writes.
@@ -44,9 +60,71 @@ NETWORK_EVENTS = ("socket.connect", "socket.getaddrinfo", "socket.sendto", "urll
 READ_EVENTS = {"open": 0, "os.listdir": 0, "os.scandir": 0}  # the index of the path argument
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 PR_SET_CHILD_SUBREAPER = 36  # prctl's option (linux/prctl.h): orphaned descendants come here
+PR_CAPBSET_DROP, CAP_LAST = 24, 63  # prctl's option, and above the highest capability there is
+CAPABILITY_VERSION_3 = 0x20080522  # linux/capability.h
+RESULT_FD = 3  # where a task's result pipe is kept: every other descriptor past 2 is closed
 # Taken before any task's code runs, which may replace what the os module holds.
-_LIBC = ctypes.CDLL(None) if sys.platform == "linux" else None
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 _KILL, _WRITE, _DUMPS = os.kill, os.write, json.dumps
+
+
+PROJECT = Path(__file__).resolve().parents[2]  # this project: never readable by a task
+SYSTEM = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share", "/etc", "/proc", "/sys",
+          "/dev")  # shared libraries, fonts and time zones, settings, the kernel's files
+WRITABLE_DEVICES = (Path(os.devnull), Path("/dev/shm"))  # shm: DataLoader workers' tensors
+
+
+def system_reads() -> tuple[Path, ...]:
+    """What every task may read: the Python installation and its packages (each folder on
+    sys.path), the system's libraries and settings; never a folder that holds this project."""
+    candidates = [*sys.path, *sysconfig.get_paths().values(), *site.getsitepackages(),
+                  site.getusersitepackages(), *SYSTEM]
+    found = {Path(path).resolve() for path in candidates if path and Path(path).exists()}
+    inside = {path for path in found if path.is_relative_to(PROJECT)
+              and "site-packages" not in path.parts}  # a virtualenv's packages may be in it
+    return tuple(sorted(path for path in found - inside if not PROJECT.is_relative_to(path)))
+
+
+def _readable_by_anyone(path: Path) -> bool:
+    """Whether a user with no rights of its own can read path (every folder above it open)."""
+    try:
+        modes = [path.stat().st_mode, *(parent.stat().st_mode for parent in path.parents)]
+    except OSError:
+        return False
+    return bool(modes[0] & stat.S_IROTH) and all(mode & stat.S_IXOTH for mode in modes[1:])
+
+
+@dataclass(frozen=True)
+class Wall:
+    """What keeps a task in: the kernel's Landlock ABI (0: none), and, when this process is
+    root, whom tasks run as (nobody, or root with no capability; None: not root)."""
+
+    landlock: int
+    user: str | None
+
+    @classmethod
+    def here(cls) -> Wall:
+        """This machine's wall."""
+        if os.geteuid() != 0:
+            return cls(landlock.abi(), None)
+        python = [Path(path) for path in sysconfig.get_paths().values() if Path(path).exists()]
+        nobody = all(_readable_by_anyone(path) for path in python)
+        return cls(landlock.abi(), "nobody" if nobody else "root")
+
+    def describe(self) -> str:
+        """The wall in one line, for the console and each report."""
+        who = {None: "as the grader's own user", "nobody": "as the user nobody",
+               "root": "as root with every capability dropped (the user nobody cannot read "
+                       "the Python installation)"}[self.user]
+        if self.landlock:
+            return (f"each task in a Landlock domain (ABI {self.landlock}) {who}: it reads only "
+                    f"Python and the system's libraries and writes only its own copy")
+        return ("no kernel boundary here (no Landlock on this system): a determined "
+                "submission can reach the grader's files; grade untrusted code on Linux 5.13+ "
+                "or in the Gradescope autograder")
+
+
+WALL = Wall.here()
 
 
 @dataclass(frozen=True)
@@ -70,6 +148,12 @@ class Task:
     limits: Limits
     source: Path | None = None
     private: tuple[Path, ...] = ()
+    reads: tuple[Path, ...] = ()  # what Landlock lets it read besides its folder
+
+    @property
+    def scratch(self) -> Path:
+        """Its private temporary folder (TMPDIR), beside its folder."""
+        return self.folder.with_name(self.folder.name + ".tmp")
 
 
 @dataclass(frozen=True)
@@ -86,14 +170,14 @@ class Ran:
 # Inside the task's process
 
 
-def refuse_outside(folder: Path, private: tuple[Path, ...] = ()
+def refuse_outside(folders: tuple[Path, ...], private: tuple[Path, ...] = ()
                    ) -> Callable[[str, tuple], None]:
-    """An audit hook that refuses reading under private (but in folder), changes to files
-    outside folder, new programs and the network, with a PermissionError that says so."""
-    root = os.path.realpath(folder)
+    """An audit hook that refuses reading under private (but in folders), changes to files
+    outside folders, new programs and the network, with a PermissionError that says so."""
+    roots = tuple(os.path.realpath(folder) for folder in folders)
     hidden = tuple(os.path.realpath(path) for path in private)
 
-    inside, readable = _inside(root), _readable(root, hidden)
+    inside, readable = _inside(roots), _readable(roots, hidden)
 
     def hook(event: str, args: tuple) -> None:
         if event in READ_EVENTS and not readable(args[READ_EVENTS[event]]):
@@ -119,21 +203,22 @@ def refuse_outside(folder: Path, private: tuple[Path, ...] = ()
     return hook
 
 
-def _inside(root: str) -> Callable[[object], bool]:
-    """Whether a path (or an open file, or none) is in the folder root."""
+def _inside(roots: tuple[str, ...]) -> Callable[[object], bool]:
+    """Whether a path (or an open file, or none) is in one of the folders roots."""
     def inside(path: object) -> bool:
         if isinstance(path, int) or path is None:  # a file already open, or no path
             return True
         real = os.path.realpath(os.fsdecode(path))
         # /dev/shm: the shared memory of multiprocessing's Value, Array and Pool
-        return real in (root, os.devnull) or real.startswith((root + os.sep, "/dev/shm/"))
+        return real in (*roots, os.devnull) or real.startswith(
+            (*(root + os.sep for root in roots), "/dev/shm/"))
 
     return inside
 
 
-def _readable(root: str, hidden: tuple[str, ...]) -> Callable[[object], bool]:
-    """Whether a path may be read: in the folder root, or under none of the hidden ones."""
-    inside = _inside(root)
+def _readable(roots: tuple[str, ...], hidden: tuple[str, ...]) -> Callable[[object], bool]:
+    """Whether a path may be read: in the folders roots, or under none of the hidden ones."""
+    inside = _inside(roots)
 
     def readable(path: object) -> bool:
         if isinstance(path, int) or path is None or inside(path):
@@ -168,18 +253,24 @@ def _child(task: Task, output: int, result: int) -> None:
     return (os._exit: no atexit handler, thread or buffer of the parent's is run here)."""
     try:
         os.setsid()  # its own process group: a timeout kills whatever it starts too
-        if _LIBC is not None:  # it ends if the grader is killed (PR_SET_PDEATHSIG), and what it
-            _LIBC.prctl(1, signal.SIGKILL)  # starts and leaves comes back to it (a subreaper)
+        signal.set_wakeup_fd(-1)  # none of the parent's signal handling
+        for signum in (signal.SIGCHLD, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)
+        end_with_parent(signal.SIGKILL)
+        if _LIBC is not None:  # what it starts and leaves comes back to it (a subreaper)
             _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1)
-        _redirect(output)
+        _keep_own_descriptors(output, result)
         _make_folder(task)
         memory = _address_space() + task.limits.memory_mib * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_FSIZE, (2**30, 2**30))  # no file of a GiB or more
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         os.chdir(task.folder)
-        os.environ.update(HOME=str(task.folder), TMPDIR=str(task.folder), MPLBACKEND="Agg")
-        sys.addaudithook(refuse_outside(task.folder, task.private))
+        os.environ.update(HOME=str(task.folder), TMPDIR=str(task.scratch), MPLBACKEND="Agg")
+        _drop_privileges(task)
+        if WALL.landlock:
+            landlock.confine(list(task.reads), [task.folder, task.scratch, *WRITABLE_DEVICES])
+        sys.addaudithook(refuse_outside((task.folder, task.scratch), task.private))
         outcome = {"value": task.function(*task.args)}
     except BaseException as error:  # SystemExit and KeyboardInterrupt included: the task ends
         outcome = {"error": describe(error)}
@@ -187,30 +278,66 @@ def _child(task: Task, output: int, result: int) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+    except BaseException:  # what the code made of its streams is its own: the result still goes
+        pass
+    try:
         payload = _DUMPS(outcome, default=str).encode()
     except BaseException as error:
         payload = _DUMPS({"error": f"its result could not be returned ({error!r})"}).encode()
     for start in range(0, len(payload), 65536):
-        _WRITE(result, payload[start:start + 65536])
+        _WRITE(RESULT_FD, payload[start:start + 65536])
     os._exit(0)
 
 
-def _redirect(output: int) -> None:
+def end_with_parent(signum: int) -> None:
+    """Have the kernel send this process signum when its parent ends (PR_SET_PDEATHSIG; Linux
+    only, elsewhere nothing)."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, signum)
+
+
+def _keep_own_descriptors(output: int, result: int) -> None:
     """Standard input from /dev/null; output and error to the output pipe, Python's own streams
-    too, whatever the parent had made of them (pytest's capture)."""
+    too, whatever the parent had made of them (pytest's capture); the result pipe at RESULT_FD;
+    every other descriptor the launcher held (another task's pipes) closed."""
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(output, 1)
     os.dup2(output, 2)
+    os.dup2(result, RESULT_FD)
+    os.closerange(RESULT_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     sys.stdout, sys.stderr = (io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), "utf-8",
                                                "replace", line_buffering=True) for fd in (1, 2))
 
 
 def _make_folder(task: Task) -> None:
-    """The task's folder, made now: a copy of its source (its data files too), or empty."""
+    """The task's folder, made now: a copy of its source (its data files too), or empty; and
+    its temporary folder, empty."""
     if task.source is None:
         task.folder.mkdir(parents=True, exist_ok=True)
     else:
         shutil.copytree(task.source, task.folder, symlinks=True)
+    task.scratch.mkdir(parents=True, exist_ok=True)
+
+
+def _drop_privileges(task: Task) -> None:
+    """Run by root: become WALL.user (its folders given to it), or stay root with no
+    capability at all when that user cannot read the Python installation."""
+    if WALL.user is None:
+        return
+    if WALL.user == "root":
+        for capability in range(CAP_LAST + 1):  # gone from what any later program could get
+            _LIBC.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)
+        header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+        if _LIBC.capset(header, (ctypes.c_uint32 * 6)()) != 0:  # effective, permitted, inherited
+            raise OSError(ctypes.get_errno(), "capset failed: the task cannot drop root's powers")
+        return
+    user = pwd.getpwnam(WALL.user)
+    for top in (task.folder, task.scratch):
+        for path in (top, *top.rglob("*")):
+            os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
+    os.setgroups([])
+    os.setgid(user.pw_gid)
+    os.setuid(user.pw_uid)
 
 
 def _children(pid: int) -> list[int]:
@@ -271,39 +398,101 @@ class _Running:
     payload: bytearray = field(default_factory=bytearray)
 
 
-def _start(task: Task) -> _Running:
-    """Fork a process for task, its output and result going to two pipes."""
+class Forker(Protocol):
+    """Who starts each task's process and says when it has ended (its wait status)."""
+
+    def start(self, task: Task, output: int, result: int) -> int:
+        """Start task's process writing to the pipes output and result: its pid."""
+
+    def ended(self, pid: int, wait: float | None) -> int | None:
+        """pid's wait status once it has ended; None if it has not within wait seconds (None:
+        wait for it)."""
+
+
+class LocalForker:
+    """Tasks forked from this process, which reaps them and, a subreaper while it is in use,
+    ends what they leave behind (any child that is not a running task)."""
+
+    def __init__(self) -> None:
+        self.running: set[int] = set()
+        self.statuses: dict[int, int] = {}
+
+    def start(self, task: Task, output: int, result: int) -> int:
+        """Fork task's process."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _child(task, output, result)
+        self.running.add(pid)
+        return pid
+
+    def reap(self) -> list[tuple[int, int]]:
+        """The tasks that have ended since the last call, with their wait statuses; the
+        orphans that came back here killed."""
+        ended = []
+        for pid in list(self.running):
+            with contextlib.suppress(ChildProcessError):
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    self.running.discard(pid)
+                    ended.append((pid, status))
+        for pid in _children(os.getpid()):
+            if pid not in self.running:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ChildProcessError, OSError):
+                    os.waitpid(pid, os.WNOHANG)
+        return ended
+
+    def ended(self, pid: int, wait: float | None) -> int | None:
+        """pid's wait status once it has ended (see Forker)."""
+        deadline = None if wait is None else time.monotonic() + wait
+        while pid not in self.statuses:
+            self.statuses.update(self.reap())
+            if pid in self.statuses or (deadline is not None and time.monotonic() >= deadline):
+                break
+            time.sleep(0.005)
+        return self.statuses.pop(pid, None)
+
+    def __enter__(self) -> LocalForker:
+        if _LIBC is not None:
+            _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if _LIBC is not None:
+            _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 0)
+
+
+def _start(task: Task, forker: Forker) -> _Running:
+    """Start a process for task, its output and result going to two pipes that this process
+    reads (the forker never sees what comes through them)."""
     task.folder.parent.mkdir(parents=True, exist_ok=True)
     output_read, output_write = os.pipe()
     result_read, result_write = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        os.close(output_read)
-        os.close(result_read)
-        _child(task, output_write, result_write)
-    os.close(output_write)
-    os.close(result_write)
+    try:
+        pid = forker.start(task, output_write, result_write)
+    finally:
+        os.close(output_write)
+        os.close(result_write)
     return _Running(task, pid, output_read, result_read, time.monotonic())
 
 
-def _finish(running: _Running, timed_out: bool) -> Ran:
-    """Reap the task's process (killing its group; one that goes on after its result, at once)
-    and say how it ended."""
-    pid, status = 0, 0
-    for _ in range(0 if timed_out else 100):  # it exits as its result is written: 1 s at most
-        pid, status = os.waitpid(running.pid, os.WNOHANG)
-        if pid:
-            break
-        time.sleep(0.01)
-    if not pid:
-        os.killpg(running.pid, signal.SIGKILL)
-        _, status = os.waitpid(running.pid, 0)
+def _finish(running: _Running, timed_out: bool, forker: Forker) -> Ran:
+    """Wait for the task's process (killing its group; one that goes on after its result, at
+    once) and say how it ended."""
+    status = forker.ended(running.pid, 0 if timed_out else 1.0)  # it exits as its result is
+    if status is None:  # written: 1 s at most
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(running.pid, signal.SIGKILL)
+        status = forker.ended(running.pid, None)
     with contextlib.suppress(ProcessLookupError):  # whatever it left in its group ends with it
         os.killpg(running.pid, signal.SIGKILL)
     for fd in (running.output, running.result):
         os.close(fd)
+    for folder in (running.task.folder, running.task.scratch):  # no copy outlives its task
+        shutil.rmtree(folder, ignore_errors=True)
     output = running.kept.decode(errors="replace")
     if running.dropped:
         output += f"\n[... {running.dropped} more bytes of output not kept]"
@@ -333,16 +522,21 @@ def _timed_out(running: _Running) -> str:
             f"tiny inputs need)")
 
 
-def run_many(tasks: Iterable[Task], at_once: int) -> Iterator[tuple[Task, Ran]]:
-    """Run the tasks, at_once at a time, each in its own process: (task, how it ended) as each
-    ends, when its result has come (what it left running is ended). This process reads every
-    task's output as it comes (a task that floods its output is never blocked by a full pipe)
-    and keeps the first limits.output_bytes of it."""
+def run_many(tasks: Iterable[Task], at_once: int, forker: Forker | None = None
+             ) -> Iterator[tuple[Task, Ran]]:
+    """Run the tasks, at_once at a time, each in its own process started by forker (default:
+    forked from this one): (task, how it ended) as each ends, when its result has come (what it
+    left running is ended). This process reads every task's output as it comes (a task that
+    floods its output is never blocked by a full pipe) and keeps the first limits.output_bytes
+    of it."""
     pending, running = list(tasks)[::-1], {}
-    with selectors.DefaultSelector() as selector, _ending(running):
+    with contextlib.ExitStack() as stack:
+        forker = forker or stack.enter_context(LocalForker())
+        selector = stack.enter_context(selectors.DefaultSelector())
+        stack.callback(_end_all, running, forker)  # done, an error, Ctrl-C, the caller stopping
         while pending or running:
             while pending and len(running) < at_once:
-                started = _start(pending.pop())
+                started = _start(pending.pop(), forker)
                 running[started.pid] = started
                 selector.register(started.output, selectors.EVENT_READ, (started, "output"))
                 selector.register(started.result, selectors.EVENT_READ, (started, "result"))
@@ -356,9 +550,7 @@ def run_many(tasks: Iterable[Task], at_once: int) -> Iterator[tuple[Task, Ran]]:
                 if returned or timed_out:
                     _drain(selector, job)
                     del running[pid]
-                    ran = _finish(job, timed_out and not returned)
-                    _end_orphans(running)
-                    yield job.task, ran
+                    yield job.task, _finish(job, timed_out and not returned, forker)
 
 
 def _drain(selector: selectors.BaseSelector, job: _Running) -> None:
@@ -372,33 +564,12 @@ def _drain(selector: selectors.BaseSelector, job: _Running) -> None:
         selector.unregister(job.output)
 
 
-def _end_orphans(running: dict[int, _Running]) -> None:
-    """Kill the processes that came back to this one (a subreaper) from tasks that ended or
-    were killed: any child that is not a running task."""
-    for pid in _children(os.getpid()):
-        if pid not in running:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError, OSError):
-                os.waitpid(pid, os.WNOHANG)
-
-
-@contextlib.contextmanager
-def _ending(running: dict[int, _Running]) -> Iterator[None]:
-    """While tasks run, be a subreaper (what a task detaches comes back here, to be ended); on
-    leaving (done, an error, Ctrl-C, the caller stopping early), kill the tasks still running."""
-    if _LIBC is not None:
-        _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1)
-    try:
-        yield
-    finally:
-        if _LIBC is not None:
-            _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 0)
-        for pid in running:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+def _end_all(running: dict[int, _Running], forker: Forker) -> None:
+    """Kill the tasks still running, and wait for their ends."""
+    for pid in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        forker.ended(pid, 5.0)
 
 
 def _read(selector: selectors.BaseSelector, job: _Running, which: str, fd: int) -> None:
