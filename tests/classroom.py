@@ -101,6 +101,26 @@ CORRECT = [
         **main((ACTIVATION_LIST, ACTIVATION_LIST + '    activations = activations + '
                                                    '["LeakyReLU"]\n'))}),
     Student("more-learning-rates", main((LRS, "    lrs = [0.1, 0.05, 0.02, 0.005, 0.001]\n"))),
+    Student("parameters-not-linear", mlp(
+        (LAYERS, "        sizes = [embed_dim, *hidden_dims, num_classes]\n"
+                 "        self.weights = nn.ParameterList()\n"
+                 "        for a, b in zip(sizes[:-1], sizes[1:]):\n"
+                 "            bound = 1 / a ** 0.5\n"
+                 "            self.weights.append(nn.Parameter(torch.empty(b, a).uniform_("
+                 "-bound, bound)))\n"
+                 "            self.weights.append(nn.Parameter(torch.empty(b).uniform_("
+                 "-bound, bound)))\n"),
+        (FORWARD, "        x = inp\n        pairs = list(zip(self.weights[::2], "
+                  "self.weights[1::2]))\n"
+                  "        for index, (w, b) in enumerate(pairs):\n"
+                  "            x = nn.functional.linear(x, w, b)\n"
+                  "            if index < len(pairs) - 1:\n"
+                  "                x = self.activation(x)\n        logits = x\n"))),
+    Student("wraps-stdout-without-flush", mlp((
+        "random.seed(42)\n", "random.seed(42)\n\n\nclass _Log:\n"
+        "    def __init__(self, stream):\n        self.stream = stream\n\n"
+        "    def write(self, text):\n        return self.stream.write(text)\n\n\n"
+        "import sys\nsys.stdout = _Log(sys.stdout)\nsys.stderr = _Log(sys.stderr)\n"))),
     Student("own-plotting", main((
         ACT_PLOTS + '    visualize_configs(all_losses, activations, "Loss", '
                     '"./all_mlp_activations_loss.png")\n',
@@ -123,6 +143,10 @@ SHARED_FORWARD = ("        hidden = inp\n        depth = len(self.linears)\n"
 COPIED = [Student(f"copied-forward-{side}", mlp((FORWARD, SHARED_FORWARD))) for side in "ab"]
 
 MISTAKES = [
+    Student("float64-throughout", mlp(  # consistent: its own run trains (featurize's point)
+        (MEAN, "    return torch.tensor(np.mean(np.array(vectors, dtype=np.float64), axis=0))\n"),
+        ("nn.Linear(sizes[i], sizes[i + 1])",
+         "nn.Linear(sizes[i], sizes[i + 1], dtype=torch.float64)")), {"featurize"}),
     Student("featurize-sum", mlp((MEAN, MEAN.replace("np.mean", "np.sum"))), {"featurize"}),
     Student("featurize-float64", mlp((MEAN, "    return torch.tensor(np.mean(np.array(vectors, "
                                             "dtype=np.float64), axis=0))\n")), {"featurize"}),
@@ -133,25 +157,25 @@ MISTAKES = [
                                  "torch.tensor(all_labels, dtype=torch.float)")),
             {"create_tensor_dataset"}),
     Student("no-hidden-activation", mlp(("x = self.activation(layer(x))", "x = layer(x)")),
-            {"forward", *ACTIVATIONS, "training"}),
+            {"forward"}),
     Student("activation-on-output", mlp(("        logits = self.linears[-1](x)\n",
                                          "        logits = self.activation("
                                          "self.linears[-1](x))\n")),
-            {"forward", "training"}),
+            {"forward"}),
     Student("softmax-out", mlp(("        logits = self.linears[-1](x)\n",
                                 "        logits = torch.softmax(self.linears[-1](x), dim=1)\n")),
-            {"forward", "training"}),
+            {"forward"}),
     Student("python-list-of-layers", mlp(("self.linears = nn.ModuleList()", "self.linears = []")),
-            {"layers", "training", *SWEEPS}),
+            {"layers"}),
     Student("layers-float64", mlp(("nn.Linear(sizes[i], sizes[i + 1])",
                                    "nn.Linear(sizes[i], sizes[i + 1], dtype=torch.float64)")),
-            {"forward", "training", *SWEEPS}),
+            {"layers"}),
     Student("no-gelu", mlp((', "GeLU": nn.GELU}', "}")),
-            {"activation GeLU", "explore_mlp_activations"}),
+            {"activation GeLU"}),
     Student("accuracy-mean", mlp((ACCURACY, "    return (predictions == labels).float().mean()\n")),
             {"accuracy"}),
     Student("accuracy-booleans", mlp((ACCURACY, "    return predictions == labels\n")),
-            {"accuracy", "training", *SWEEPS}),
+            {"accuracy"}),
     Student("three-learning-rates", main((LRS, "    lrs = [0.1, 0.02, 0.001]\n")),
             {"explore_mlp_learning_rates"}),
     Student("lr-sweep-256-units", main(("    lrs = [0.02]\n", "    lrs = [0.02]\n"
@@ -174,6 +198,36 @@ MISTAKES = [
                                                   '                           "hidden_dims": '
                                                   'hidden_dims,\n')),
             {"explore_mlp_learning_rates"}),
+    Student("forward-ignores-its-activation", mlp(("x = self.activation(layer(x))",
+                                                   "x = torch.sigmoid(layer(x))")), {"forward"}),
+    Student("tanh-is-sigmoid", mlp(('{"Tanh": nn.Tanh,', '{"Tanh": nn.Sigmoid,')),
+            {"activation Tanh"}),
+    Student("layers-without-bias", mlp(("nn.Linear(sizes[i], sizes[i + 1])",
+                                        "nn.Linear(sizes[i], sizes[i + 1], bias=False)")),
+            {"layers"}),
+    Student("splits-in-wrong-roles", main((
+        "        _, _, dev_losses, dev_accs, _, _ = run_mlp(config, embeddings, dev_dataset,\n"
+        "                                                   train_dataset, test_dataset)\n"
+        "        all_accs.append(dev_accs)\n        all_losses.append(dev_losses)\n    visualize_"
+        "configs(all_accs, activations",
+        "        _, _, dev_losses, dev_accs, _, _ = run_mlp(config, embeddings, train_dataset,\n"
+        "                                                   dev_dataset, test_dataset)\n"
+        "        all_accs.append(dev_accs)\n        all_losses.append(dev_losses)\n    visualize_"
+        "configs(all_accs, activations")), {"explore_mlp_activations"}),
+    Student("one-file-for-both-plots", main(('"./all_mlp_lrs_loss.png"',
+                                             '"./all_mlp_lrs_acc.png"')),
+            {"explore_mlp_learning_rates"}),
+    Student("curves-under-wrong-labels", main(('    names = [f"lr {lr}" for lr in lrs]\n',
+                                               '    names = [f"run {i}" for i in range(4)]\n')),
+            {"explore_mlp_learning_rates"}),
+    Student("talks-in-two-items", mlp(  # what each item printed goes under that item alone
+        (ACCURACY, '    print("ACCURACY-TALKS")\n    return (predictions == labels).float()'
+                   '.mean()\n'),
+        ("        x = inp\n", '        print("FORWARD-TALKS")\n        x = inp\n')),
+            {"accuracy"}),
+    Student("sweep-asks-for-a-name-its-model-rejects", main((
+        ACTIVATION_LIST, '    activations = ["Sigmoid", "Tanh", "ReLU", "GELU"]\n    # TODO 7\n')),
+            {"explore_mlp_activations"}),
     Student("no-step", mlp(("            optimizer.step()\n", "")), {"training"}),
     Student("no-zero-grad", mlp(("            optimizer.zero_grad()\n", "")), {"training"}),
     Student("learning-rate-ignored", mlp(("torch.optim.Adam(model.parameters(), lr=config.lr)",
@@ -195,7 +249,7 @@ HOSTILE = [
     Student("grabs-all-memory-in-forward", mlp(("        x = inp\n",
                                                 "        hoard = [bytes(2**28) for _ in "
                                                 "range(64)]\n        x = inp\n")),
-            {"forward", "training"}, at_least=True),
+            {"forward"}, at_least=True),
     Student("deletes-its-folder-and-others", mlp((  # tests/attacks.py: every route to others'
         "torch.manual_seed(42)\n", "torch.manual_seed(42)\nimport os, shutil\n"
         "for attempt in (lambda: os.kill(os.getppid(), 9),\n"

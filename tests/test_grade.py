@@ -22,7 +22,7 @@ from classroom import COPIED, CORRECT, HOSTILE, ITEMS, MISTAKES, Student, write
 from conftest import REPO
 
 import main
-from workshop.grading import checks, grade, landlock, reports, sandbox
+from workshop.grading import checks, grade, landlock, reports, sandbox, summary
 
 CLASS = CORRECT + COPIED + MISTAKES + HOSTILE
 
@@ -103,6 +103,15 @@ def test_a_correct_completion_in_any_shape_gets_full_marks(graded, student):
     assert f"{student.name}: 100 / 100" in graded[2]
 
 
+def test_a_consistent_float64_completion_loses_the_handouts_point_alone(graded):
+    """float64 features and float64 layers: its own pipeline trains, so only featurize's
+    FloatTensor point goes, with a note saying so; the layers say theirs work too."""
+    tests = graded[3]["float64-throughout"]
+    assert sum(test["score"] for test in tests.values()) == 99
+    assert "featurize gives float64 features" in tests["featurize"]["output"]
+    assert "its layers are float64" in tests["layers"]["output"]
+
+
 def test_style_that_changes_nothing_is_a_note(graded):
     """A layer stack in nn.Sequential, integer 0/1s that the student's own evaluate averages, or
     'GELU' spelled so in the student's model and sweep: full marks, and a note."""
@@ -152,7 +161,7 @@ def test_feedback_says_what_came_and_what_was_expected(graded):
                                                     "create_tensor_dataset")
     assert "expected at least 4" in _why(graded, "three-learning-rates",
                                          "explore_mlp_learning_rates")
-    assert "cannot train: your own run_mlp raised AttributeError" in _why(
+    assert "cannot train a configuration: your own run_mlp raised AttributeError" in _why(
         graded, "lr-sweep-without-num-classes", "explore_mlp_learning_rates")
     assert "saved no figure of the dev accuracy" in _why(graded, "plots-train-accuracy",
                                                          "explore_mlp_activations")
@@ -163,6 +172,29 @@ def test_feedback_says_what_came_and_what_was_expected(graded):
                        ("learning-rate-ignored", "config.lr"),
                        ("dev-read-from-train", "the training set's numbers")):
         assert hint in _why(graded, name, "training"), name
+
+
+def test_each_item_shows_what_it_printed_itself(graded):
+    """What the code printed while an item ran goes under that item: accuracy's report shows
+    its own line, not forward's."""
+    shown = graded[3]["talks-in-two-items"]["accuracy"]["output"]
+    assert "ACCURACY-TALKS" in shown and "FORWARD-TALKS" not in shown
+
+
+def test_the_summary_reads_the_failures_records_not_their_wording(graded, tmp_path):
+    """summary.md groups failures by their records' kind and hint: with every message and
+    output reworded, it is the same."""
+    _, out, _, _ = graded
+    shutil.copytree(out, tmp_path / "grades")
+    for path in (tmp_path / "grades").glob("*/results.json"):
+        results = json.loads(path.read_text())
+        for test in results["tests"]:
+            test["output"] = "reworded"
+            for failure in test["failures"]:
+                failure["said"] = "said otherwise"
+        path.write_text(json.dumps(results))
+    summary.write(tmp_path / "grades", list(checks.ITEMS))
+    assert (tmp_path / "grades" / "summary.md").read_text() == (out / "summary.md").read_text()
 
 
 def test_hostile_submissions_reach_nothing_but_their_own(graded):

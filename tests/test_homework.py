@@ -22,16 +22,16 @@ def test_this_project_passes_each_item(item, expected):
     """Judged against itself, every case of every item passes: the sweeps try the handout's
     values with its settings and plot dev accuracy and loss per epoch, one line a run."""
     verdict = checks.ITEMS[item].judge(expected[item], expected[item], DRAW)
-    assert verdict.passed == verdict.cases > 0, verdict.feedback
+    assert verdict.passed == verdict.cases > 0, verdict.failures
 
 
 @pytest.mark.parametrize("name", mlp.ACTIVATIONS)
 def test_every_activation_follows_each_hidden_layer_only(name, tmp_path):
     """Beyond the skeleton's list: each activation of mlp.ACTIVATIONS (by name, in any case)
     is applied after every hidden layer and never after the last, as the forward check wants."""
-    seen = checks.probe_forward(checks.Submission(mlp, None, tmp_path), DRAW,
-                                [(4, 2, [16, 8])], name.upper())
+    seen = checks.probe_model(checks.Submission(mlp, None, tmp_path), DRAW, (4, 2, [16, 8]),
+                              name.upper())
     function = mlp.ACTIVATIONS[name]()
-    assert checks.forward_problem(seen["cases"][0], DRAW.inputs(4),
-                                  lambda z: function(z.float()).double(), name) is None
-    assert torch.is_tensor(checks.tensor(seen["cases"][0]["got"]))
+    assert checks.forward_problem(seen, DRAW.inputs(4), lambda z: function(z.float()).double(),
+                                  name) is None
+    assert torch.is_tensor(checks.tensor(seen["got"]))

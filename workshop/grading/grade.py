@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import mlp
 from workshop.grading import canvas, checks, sandbox
-from workshop.grading.launcher import Launcher, Order
+from workshop.grading.launcher import Launcher, Order, outputs
 from workshop.records import RunOptions
 from workshop.runs.sources import DataError
 
@@ -55,8 +55,9 @@ class Found:
 
 @dataclass(frozen=True)
 class Score:
-    """One item of one submission: its status (PASS, FAIL, ERROR or NOT GRADED), points, and
-    what to tell; look: why a person should look at it too ('' if nothing)."""
+    """One item of one submission: its status (PASS, FAIL, ERROR or NOT GRADED), points, what
+    to tell, what the code printed while it ran, why a person should look at it too ('' if
+    nothing), and its failed cases as records."""
 
     item: str
     status: str
@@ -65,6 +66,7 @@ class Score:
     why: str
     output: str = ""
     look: str = ""
+    failures: tuple[checks.Failure, ...] = ()
 
 
 def load_rubric(path: str | os.PathLike = RUBRIC) -> Rubric:
@@ -273,7 +275,8 @@ def _plan(submission: Found, staging: Path, rubric: Rubric, private: tuple[Path,
         if points == 0 or trouble or missing:
             why = ("0 points in the rubric" if points == 0 else trouble or
                    f"no {missing[0]} in the submission" + (" beside mlp.py" if home else ""))
-            yield item, Score(item, "NOT GRADED", 0.0, points, why)
+            yield item, Score(item, "NOT GRADED", 0.0, points, why,
+                              failures=(checks.Failure(item, "not graded", why),))
         else:
             graded.append(item)
     together = tuple(item for item in graded if checks.ITEMS[item].needs == ("mlp",))
@@ -288,28 +291,42 @@ def score(item: str, points: float, ran: sandbox.Ran, expected: dict,
           draw: checks.Draw) -> Score:
     """An item's score: how its sandbox ended, and what its judge makes of what it observed
     (a judge that fails leaves the item to a person: NEEDS A LOOK); a person is asked to look
-    too where the code replaced a library's function the checks read through."""
+    too where the judge cannot tell a variant from a mistake, and where the code replaced a
+    library's function, or took one of the grader's."""
     value = ran.value if isinstance(ran.value, dict) else {}
+    printed = outputs(ran.output)
+    output = printed.get(item, ran.output)
     replaced = value.get("replaced") or []
-    look = (f"the code replaced {', '.join(replaced[:5])}{' and more' * (len(replaced) > 5)}: "
-            f"it is graded on what its own code computed; check that it did not bend the "
-            f"checks" if replaced else "")
+    look = (f"the code replaced or took {', '.join(replaced[:5])}"
+            f"{' and more' * (len(replaced) > 5)}: it is graded on what its own code computed; "
+            f"check that it did not bend the checks" if replaced else "")
     error = ran.error or value.get("error")
     if error:
-        return Score(item, "ERROR", 0.0, points, error, ran.output, look)
+        failure = checks.Failure(item, error_kind(error), error)
+        return Score(item, "ERROR", 0.0, points, error, output, look, (failure,))
     try:
         verdict = checks.ITEMS[item].judge(value["observed"][item], expected, draw)
     except Exception as error:  # the grader's own bug, or data it did not foresee
         return Score(item, NEEDS_LOOK, 0.0, points,
                      f"the grader could not judge this item ({type(error).__name__}: {error}); "
-                     f"a person should look at it", ran.output)
+                     f"a person should look at it", output)
+    look = "; ".join([*dict.fromkeys(verdict.look), *[look] * bool(look)])
     notes = "".join(f"\nNote: {note}" for note in dict.fromkeys(verdict.notes))
-    if verdict.passed == verdict.cases:
-        return Score(item, "PASS", points, points, f"all {verdict.cases} cases pass{notes}",
-                     ran.output, look)
-    feedback = verdict.feedback
-    lines = [f"- {line}" + (f" ({feedback.count(line)} cases)" if feedback.count(line) > 1 else "")
-             for line in dict.fromkeys(feedback)]
+    if verdict.passed >= verdict.cases - 1e-9:
+        return Score(item, "PASS", points, points, f"every case passes{notes}", output, look)
+    said = [failure.line for failure in verdict.failures]
+    lines = [f"- {line}" + (f" ({said.count(line)} cases)" if said.count(line) > 1 else "")
+             for line in dict.fromkeys(said)]
     return Score(item, "FAIL", round(points * verdict.passed / verdict.cases, 2), points,
-                 "\n".join([f"{verdict.passed} of {verdict.cases} cases pass:", *lines]) + notes,
-                 ran.output, look)
+                 "\n".join([f"{len(said)} cases fail:", *lines]) + notes, output, look,
+                 tuple(verdict.failures))
+
+
+def error_kind(error: str) -> str:
+    """What kind of end an item's error is, whatever its wording's details."""
+    for start, kind in (("timed out", "timed out"), ("importing", "import failed"),
+                        ("the code was killed", "killed"), ("the code ended", "ended the process"),
+                        ("ran out of memory", "out of memory")):
+        if error.startswith(start):
+            return kind
+    return f"raised {error.split(':', 1)[0]}"

@@ -6,6 +6,7 @@ whole), and its row of grades.csv (the other rows kept, each naming the run that
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 import json
@@ -105,7 +106,9 @@ def gradescope(scores: list[Score], seconds: float, pending: list[str] = ()) -> 
                        "output": s.why + (f"\n\nNEEDS A LOOK: {s.look}" if s.look else "")
                        + (f"\n\nWhat it printed:\n\n```\n{_printed(s)}\n```"
                           if _printed(s) else ""),
-                       "output_format": "md", "visibility": "visible"} for s in scores]}
+                       "output_format": "md", "visibility": "visible",
+                       "failures": [dataclasses.asdict(failure) for failure in s.failures],
+                       "needs_a_look": s.look} for s in scores]}
 
 
 def write_json(path: Path, content: dict) -> None:
@@ -123,7 +126,8 @@ def write_grades(out: Path, submission: Found, scores: list[Score], seconds: flo
     report = report_markdown(submission, scores, run)
     atomic_write(folder / "report.md", lambda tmp: tmp.write_text(report))
     write_json(folder / "results.json", gradescope(scores, seconds))
-    header = ["submission", "user_id", "submission_id", *checks.ITEMS, "total", "run"]
+    header = ["submission", "user_id", "submission_id", *checks.ITEMS, "total", "failures",
+              "run"]
     rows = {}
     if (out / "grades.csv").is_file():
         with open(out / "grades.csv", newline="") as file:
@@ -133,7 +137,12 @@ def write_grades(out: Path, submission: Found, scores: list[Score], seconds: flo
                            **{s.item: f"{s.points:g}" + (" (needs a look)" if s.status ==
                                                          NEEDS_LOOK or s.look else "")
                               for s in scores},
-                           "total": f"{sum(s.points for s in scores):g}", "run": run.started}
+                           "total": f"{sum(s.points for s in scores):g}",
+                           "failures": "; ".join(dict.fromkeys(
+                               f"{s.item}: {failure.kind}" + (f" ({failure.hint})" if
+                                                              failure.hint else "")
+                               for s in scores for failure in s.failures)),
+                           "run": run.started}
     text = io.StringIO()
     writer = csv.DictWriter(text, header, extrasaction="ignore", restval="")
     writer.writeheader()

@@ -1,12 +1,12 @@
 """A class's summary, from every submission's results.json in a grades folder: summary.md (the
 totals, each item's share of full, partial and zero scores, and each item's most frequent
-failures, grouped by kind, with how many submissions share each and one of them) and
-summary.png (a histogram of the totals, a bar of shares per item)."""
+failures, grouped by their records' kind and hint, never by their wording, with how many
+submissions share each and one of them) and summary.png (a histogram of the totals, a bar of
+shares per item)."""
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,19 +15,17 @@ from matplotlib.figure import Figure
 from workshop.files import atomic_write, save_figure
 
 SHOWN = 5  # kinds of failure listed per item
-# Where a case's feedback turns from the call to what happened (the first of these).
-VERBS = re.compile(r" (?:gave|raised|returned|registers|keeps|trained|saved|cannot|never|has|"
-                   r"reached|stops|ended|timed out|printed|was killed)\b")
 
 
 @dataclass(frozen=True)
 class Graded:
-    """One submission's results: its id, total, and each item's (score, most, what it said)."""
+    """One submission's results: its id, total, and each item's (score, most, the kinds of its
+    failures)."""
 
     id: str
     total: float
     most: float
-    items: dict[str, tuple[float, float, str]]
+    items: dict[str, tuple[float, float, list[str]]]
 
 
 def read(out: Path) -> list[Graded]:
@@ -38,27 +36,18 @@ def read(out: Path) -> list[Graded]:
             tests = json.loads(path.read_text())["tests"]
         except (OSError, ValueError, KeyError):
             continue
-        items = {test["name"]: (test["score"], test["max_score"], test.get("output", ""))
+        items = {test["name"]: (test["score"], test["max_score"],
+                                [kind(failure) for failure in test.get("failures", [])])
                  for test in tests}
         found.append(Graded(path.parent.name, sum(score for score, _, _ in items.values()),
                             sum(most for _, most, _ in items.values()), items))
     return found
 
 
-def kind(line: str) -> str:
-    """A failure's kind: what happened, without the call, its numbers and its quotes; where the
-    feedback names what it matches (a slip, a hint), that."""
-    said = line.removeprefix("- ")
-    start = VERBS.search(said)
-    said = said[start.start() + 1:] if start else said
-    hint = re.search(r"It matches (.*)|apart from epoch \d+: (.*)", said)
-    said = f"matches {hint.group(1)}" if hint and hint.group(1) else hint.group(2) if hint \
-        else said
-    for _ in range(3):  # nested lists of numbers, innermost first
-        said = re.sub(r"\[[^\[\]]*\]", "…", said)
-    said = re.sub(r"'[^']*'|\b\d+(?:\.\d+)?(?:e-?\d+)?\b", "…", said)
-    said = re.sub(r"(?:…[ ,]*)+…", "…", said)
-    return " ".join(said.split())[:160]
+def kind(failure: dict) -> str:
+    """A failure's kind, as its record gives it: its kind, and the slip or hint it matches."""
+    depends = f" (see {', '.join(failure['depends_on'])})" if failure.get("depends_on") else ""
+    return failure["kind"] + (f": {failure['hint']}" if failure.get("hint") else "") + depends
 
 
 def failures(graded: list[Graded], item: str) -> list[tuple[str, int, str]]:
@@ -66,11 +55,10 @@ def failures(graded: list[Graded], item: str) -> list[tuple[str, int, str]]:
     frequent first."""
     seen: dict[str, list[str]] = {}
     for submission in graded:
-        score, most, said = submission.items.get(item, (0, 0, ""))
+        score, most, kinds = submission.items.get(item, (0, 0, []))
         if score >= most:
             continue
-        lines = [line for line in said.split("\n") if line.startswith("- ")] or [said]
-        for found in dict.fromkeys(kind(line) for line in lines if line.strip()):
+        for found in dict.fromkeys(kinds):
             seen.setdefault(found, []).append(submission.id)
     ranked = sorted(seen.items(), key=lambda pair: (-len(pair[1]), pair[0]))
     return [(found, len(ids), ids[0]) for found, ids in ranked]
