@@ -102,9 +102,9 @@ CORRECT = [
                                                    '["LeakyReLU"]\n'))}),
     Student("more-learning-rates", main((LRS, "    lrs = [0.1, 0.05, 0.02, 0.005, 0.001]\n"))),
     Student("parameters-not-linear", mlp(
-        (LAYERS, "        sizes = [embed_dim, *hidden_dims, num_classes]\n"
+        (LAYERS, "        widths = [embed_dim] + [*hidden_dims] + [num_classes]\n"
                  "        self.weights = nn.ParameterList()\n"
-                 "        for a, b in zip(sizes[:-1], sizes[1:]):\n"
+                 "        for a, b in zip(widths, widths[1:]):\n"
                  "            bound = 1 / a ** 0.5\n"
                  "            self.weights.append(nn.Parameter(torch.empty(b, a).uniform_("
                  "-bound, bound)))\n"

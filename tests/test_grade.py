@@ -1,28 +1,24 @@
 """python main.py grade on a class written here (tests/classroom.py): correct completions in
 other shapes than ours get full marks, a single mistake loses exactly the items it breaks,
 hostile submissions lose what they break and touch nothing else; the reports, the class's
-summary and similarity; and the Gradescope autograder that `python main.py grade --autograder`
-writes, run as Gradescope runs it (within its 768 MB and one CPU where this machine can hold a
-process to them). One file: its tests share one core of the suite's."""
+summary and similarity, a Canvas export and its gradebook (the autograder: test_autograder.py).
+One file: its tests share one core of the suite's."""
 
 import csv
 import json
-import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from attacks import attacker, targets
 from classroom import COPIED, CORRECT, HOSTILE, ITEMS, MISTAKES, Student, write
 from conftest import REPO
 
 import main
-from workshop.grading import checks, grade, landlock, reports, sandbox, summary
+from workshop.grading import checks, grade, reports, sandbox, summary, uploads
 
 CLASS = CORRECT + COPIED + MISTAKES + HOSTILE
 
@@ -46,14 +42,21 @@ def _processes_naming(text: str) -> list[int]:
 
 
 def _canvas_export(folder: Path, scratch: Path) -> None:
-    """Two students' files in folder as Canvas exports them (lastfirst[_LATE]_userid_
+    """Students' files in folder as Canvas exports them (lastfirst[_LATE]_userid_
     submissionid_file, -1 on a file handed in again): smithjohn's first mlp.py has a mistake,
-    the one handed in again does not; doejane's came late."""
+    the one handed in again does not; doejane's came late; müllerjosé handed in a zip of a hw3/
+    folder holding a zip of its files; and a file no student's."""
     first, again = write(scratch / "first", MISTAKES[0]), write(scratch / "again")
     for name in ("mlp.py", "main.py"):
         shutil.copy(first / name, folder / f"smithjohn_12345_67890_{name}")
         shutil.copy(again / name, folder / f"doejane_LATE_222_333_{name}")
     shutil.copy(again / "mlp.py", folder / "smithjohn_12345_67899_mlp-1.py")  # the newest
+    with zipfile.ZipFile(scratch / "inner.zip", "w") as inner:
+        for name in ("mlp.py", "main.py"):
+            inner.write(again / name, name)
+    with zipfile.ZipFile(folder / "müllerjosé_444_555_hw3.zip", "w") as outer:
+        outer.write(scratch / "inner.zip", "hw3/hw3.zip")
+    (folder / "grading-notes.txt").write_text("a TA's note, not a submission")
 
 
 @pytest.fixture(scope="module")
@@ -203,13 +206,15 @@ def test_hostile_submissions_reach_nothing_but_their_own(graded):
     started outlives the grader; each submission sees only its own copy."""
     folder, out, _, tests = graded
     assert all("sys.exit(3)" in why for why in lost(tests["exits-at-import"]).values())
-    assert "timed out after 5 s: it never returned" in _why(
-        graded, "loops-forever-in-a-sweep", "explore_mlp_learning_rates")
+    stopped = _why(graded, "loops-forever-in-a-sweep", "explore_mlp_learning_rates")
+    assert "timed out after 5 s: it never returned" in stopped
+    assert re.search(r"where its code was when it was stopped, innermost first: File "
+                     r"\"main\.py\", line \d+ in explore_mlp_learning_rates", stopped)
     assert "ran out of the memory" in _why(graded, "grabs-all-memory-in-forward", "forward")
     assert all((folder / student.name / "mlp.py").is_file() for student in HOSTILE)
     assert _processes_naming(str(folder)) == []
     with open(out / "grades.csv", newline="") as file:
-        assert len(list(csv.DictReader(file))) == len(tests) == len(CLASS) + 4
+        assert len(list(csv.DictReader(file))) == len(tests) == len(CLASS) + 5
 
 
 def test_the_report_and_gradescopes_results(graded):
@@ -339,110 +344,19 @@ def test_a_canvas_export_is_one_submission_per_student(graded):
                                                                                   "67899")
     assert rows["doejane"]["user_id"] == "222"
     assert rows["smithjohn"]["total"] == rows["doejane"]["total"] == "100"
+    assert "smithjohn_12345_67899_mlp-1.py" in rows["smithjohn"]["files"]
+    assert (rows["doejane"]["late"], rows["smithjohn"]["late"]) == ("late", "")
+    assert rows["müllerjosé"]["total"] == "100"  # a zip within a zip, a name of any alphabet
+    assert "skipped " in graded[2] and "grading-notes.txt: not named as Canvas" in graded[2]
 
 
-# ----------------------------------------------------------------------------------------------
-# The Gradescope autograder
-
-GRADESCOPE_MEMORY = 768 * 2**20  # Gradescope's default machine: 768 MB and one CPU
-MEMORY_CGROUP = Path("/sys/fs/cgroup/memory")  # cgroup v1's memory controller, where there is one
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
-    """The autograder zip, as the grade command writes it."""
-    path = tmp_path_factory.mktemp("autograder") / "autograder.zip"
-    done = subprocess.run([sys.executable, "main.py", "grade", "--autograder", str(path)],
-                          cwd=REPO, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    return path
-
-
-def _limited(root: Path) -> tuple[list[str], Path | None]:
-    """The command prefix that holds a process to one CPU (taskset) and, where this machine
-    lets a cgroup be made, its memory group (None where it does not)."""
-    prefix = ["taskset", "--cpu-list", "0"] if shutil.which("taskset") else []
-    group = MEMORY_CGROUP / f"hw3-autograder-{os.getpid()}-{root.name}"
-    try:
-        group.mkdir()
-        (group / "memory.limit_in_bytes").write_text(str(GRADESCOPE_MEMORY))
-    except OSError:
-        return prefix, None
-    return prefix, group
-
-
-def _run_autograder(bundle: Path, root: Path, submission: Path) -> tuple[dict, int | None]:
-    """Unpack the autograder into root laid out as Gradescope's (source/, submission/,
-    results/), run run_autograder there: its results.json, and the most memory it took (bytes,
-    where a cgroup measured it)."""
-    with zipfile.ZipFile(bundle) as archive:
-        archive.extractall(root / "source")
-    for script in ("setup.sh", "run_autograder"):
-        (root / "source" / script).chmod(0o755)
-    shutil.copytree(submission, root / "submission")
-    prefix, group = _limited(root)
-    command = [*prefix, "bash", str(root / "source" / "run_autograder")]
-    if group is not None:  # the shell joins the group, then becomes the autograder
-        command = ["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh", *command]
-    env = {**os.environ, "HW3_AUTOGRADER_ROOT": str(root), "PYTHON": sys.executable}
-    try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
-                              check=False)
-        peak = int((group / "memory.max_usage_in_bytes").read_text()) if group else None
-    finally:
-        if group is not None:
-            group.rmdir()
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads((root / "results" / "results.json").read_text()), peak
-
-
-@pytest.mark.parametrize("student", [None, MISTAKES[0], HOSTILE[0]],
-                         ids=["correct", MISTAKES[0].name, HOSTILE[0].name])
-def test_the_autograder_grades_as_gradescope_runs_it(bundle, tmp_path, student):
-    """setup.sh and run_autograder at the zip's root; run in a Gradescope layout (within 768 MB
-    and one CPU where this machine allows), run_autograder writes results.json with the fields
-    Gradescope reads: a score, each test's status, Markdown output, the time it took."""
-    with zipfile.ZipFile(bundle) as archive:
-        names = set(archive.namelist())
-    assert {"setup.sh", "run_autograder", "rubric.toml", "mlp.py", "main.py",
-            "requirements.txt", "workshop/grading/checks.py"} <= names
-    results, peak = _run_autograder(bundle, tmp_path / "autograder",
-                                    write(tmp_path / "submitted" / "hw3", student))
-    assert set(results) >= {"score", "execution_time", "output", "output_format", "tests"}
-    assert results["output_format"] == "md" and results["execution_time"] > 0
-    assert all(test["status"] in ("passed", "failed") and test["max_score"] > 0
-               and set(test) >= {"name", "score", "output"} for test in results["tests"])
-    assert results["score"] == sum(test["score"] for test in results["tests"])
-    failed = {test["name"] for test in results["tests"] if test["status"] == "failed"}
-    assert failed == {None: set(), MISTAKES[0].name: student and student.loses,
-                      HOSTILE[0].name: {test["name"] for test in results["tests"]}}[
-        student and student.name]
-    assert (results["score"] == 100) == (student is None)
-    if peak is not None:  # it ran within the limit, the cgroup's own count says so
-        assert 0 < peak <= GRADESCOPE_MEMORY
-
-
-@pytest.mark.skipif(not landlock.abi(), reason="this kernel has no Landlock: grading here has "
-                                                "no kernel boundary to test")
-def test_the_autograder_keeps_its_own_files_from_every_attack(bundle, tmp_path):
-    """A completion that tries every route of tests/attacks.py against the autograder's own
-    files (its source, the reference solution among them; its rubric; its results) grades 100
-    in Gradescope's layout, and nothing of the autograder reaches its results."""
-    root, server = tmp_path / "autograder", socket.create_server(("127.0.0.1", 0))
-    source = root / "source"
-    aims = targets(secrets=[source / "mlp.py", source / "rubric.toml"],
-                   folders=[source, root / "results", root], files=[source / "rubric.toml"],
-                   reference=[source / "mlp.py", source / "main.py"], pids=[os.getpid()],
-                   port=server.getsockname()[1], abstract="hw3-autograder-test")
-    with server:
-        results, _ = _run_autograder(bundle, root, write(tmp_path / "submitted" / "hw3",
-                                                         attacker("every", aims)))
-    assert results["score"] == 100, [test["output"][:300] for test in results["tests"]
-                                     if test["status"] != "passed"][:1]
-    with zipfile.ZipFile(bundle) as archive:
-        assert (source / "rubric.toml").read_bytes() == archive.read("rubric.toml")
-    assert not [path for folder in aims["folders"] for path in Path(folder).glob("hw3-breach*")]
-    assert "def featurize" not in json.dumps(results)
+def test_canvas_students_go_into_a_gradebook_canvas_imports(graded):
+    """gradebook.csv has Canvas's import columns and a row per Canvas student, with the total."""
+    with open(graded[1] / "gradebook.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "HW3"]
+    assert sorted((row[0], row[1], row[5]) for row in rows[1:]) == [
+        ("doejane", "222", "100"), ("müllerjosé", "444", "100"), ("smithjohn", "12345", "100")]
 
 
 def test_what_the_grader_cannot_judge_is_left_to_a_person(tmp_path):
@@ -452,7 +366,9 @@ def test_what_the_grader_cannot_judge_is_left_to_a_person(tmp_path):
     scored = grade.score("featurize", 10, ran, {"cases": []}, checks.Draw(0))
     assert scored.status == grade.NEEDS_LOOK and "a person should look" in scored.why
     run = reports.start_run(tmp_path, "no boundary")
-    reports.write_grades(tmp_path, grade.Found("someone", tmp_path), [scored], 1.0, run)
+    reports.write_grades(tmp_path, uploads.Found("someone", tmp_path), uploads.Layout(None, (), ()),
+                         [scored], 1.0, run, grade.load_rubric())
     with open(tmp_path / "grades.csv", newline="") as file:
-        assert next(csv.DictReader(file))["featurize"] == "0 (needs a look)"
+        row = next(csv.DictReader(file))
+    assert (row["featurize"], row["needs_a_look"]) == ("0", "featurize")
     assert "## featurize: NEEDS A LOOK" in (tmp_path / "someone" / "report.md").read_text()

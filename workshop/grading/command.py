@@ -17,16 +17,9 @@ import time
 import traceback
 from pathlib import Path
 
-from workshop.grading import autograder, checks, reports, sandbox, similarity, summary
-from workshop.grading.grade import (
-    RUBRIC,
-    Found,
-    Score,
-    find_submissions,
-    grade,
-    load_rubric,
-    unpack,
-)
+from workshop.grading import autograder, canvas, checks, reports, sandbox, similarity, summary
+from workshop.grading.grade import RUBRIC, Score, grade, load_rubric
+from workshop.grading.uploads import Found, find_submissions, unpack
 from workshop.runs.sources import DataError
 
 SUMMARY = "Grade students' completions of the homework: points and feedback for each item."
@@ -55,8 +48,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write this grader as a Gradescope autograder zip, and grade "
                              "nothing (default: none)")
     parser.add_argument("--gradescope", type=Path, default=None, metavar="RESULTS.json",
-                        help="also write Gradescope's results.json of the one submission here, "
-                             "as each item finishes (run_autograder's; default: none)")
+                        help="grade PATH as one submission, whatever it holds, and also write "
+                             "Gradescope's results.json of it here, as each item finishes "
+                             "(run_autograder's; default: none)")
+    parser.add_argument("--regrades", type=Path, default=None, metavar="FILE.csv",
+                        help="a TA's regrades, a CSV of submission, item, points, reason, "
+                             "applied over the grader's scores (default: none)")
+    parser.add_argument("--assignment", default="HW3",
+                        help="the assignment's column in gradebook.csv, as Canvas names it: "
+                             "'Name (id)'")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -80,17 +80,20 @@ def run(args: argparse.Namespace) -> None:
         print(f"written {args.out / 'summary.md'} and summary.png")
     if whole or (args.similar and len(graded) > 1):
         pairs = compare(graded, args.out, args.skeleton)
-        print(f"written {args.out / 'similarity.md'}: {len(pairs)} pairs for a person to read")
+        print(f"written {args.out / 'similarity.md'}: {len(pairs)} pair"
+              f"{'s' * (len(pairs) != 1)} for a person to read")
 
 
 def grade_all(args: argparse.Namespace) -> list[Found]:
     """Grade the submissions the paths name into args.out (and, with --gradescope, the one
     submission's results there as its items finish); the submissions graded."""
     rubric = load_rubric(args.rubric)
-    submissions = find_submissions(args.paths)
-    if args.gradescope is not None and len(submissions) != 1:
-        raise DataError(f"--gradescope grades one submission; {args.paths} hold "
-                        f"{len(submissions)}")
+    if args.gradescope is not None and len(args.paths) != 1:
+        raise DataError(f"--gradescope grades one submission; name one PATH, not "
+                        f"{len(args.paths)}")
+    submissions = find_submissions(args.paths, single=args.gradescope is not None)
+    overrides = {} if args.regrades is None else reports.read_overrides(args.regrades, rubric)
+    skip_list(args.paths)
     run = reports.start_run(args.out, sandbox.WALL.describe())
     print(f"grading {len(submissions)} submission{'s' * (len(submissions) > 1)}: "
           f"{len(checks.ITEMS)} items each, {args.jobs} at a time, up to "
@@ -101,23 +104,41 @@ def grade_all(args: argparse.Namespace) -> list[Found]:
         if args.gradescope is not None:
             pending = [item for item in checks.ITEMS if item not in scores]
             reports.write_json(args.gradescope, reports.gradescope(
-                list(scores.values()), time.monotonic() - start, pending))
+                list(scores.values()), time.monotonic() - start, rubric, pending))
 
-    for submission, scores in grade(submissions, rubric, max(args.jobs, 1), args.sweeps,
-                                    checks.Draw(run.draw), progress):
-        reports.write_grades(args.out, submission, scores, time.monotonic() - start, run)
+    for submission, layout, scores in grade(submissions, rubric, max(args.jobs, 1),
+                                            args.sweeps, checks.Draw(run.draw), progress):
+        scores = reports.regrade(submission, scores, overrides)
+        reports.write_grades(args.out, submission, layout, scores, time.monotonic() - start,
+                             run, rubric)
         if args.gradescope is not None:
             reports.write_json(args.gradescope, reports.gradescope(
-                scores, time.monotonic() - start))
+                scores, time.monotonic() - start, rubric))
         print("\n".join(reports.summary_lines(submission, scores)), flush=True)
+    written(args, run)
+    return submissions
+
+
+def written(args: argparse.Namespace, run: reports.GradingRun) -> None:
+    """Say what was written for the class, write Canvas's gradebook, and name the rows of
+    grades.csv that earlier runs graded."""
     print(f"written {args.out / 'grades.csv'} and a report.md and results.json for each in "
           f"{args.out}/")
+    if reports.write_gradebook(args.out, args.assignment):
+        print(f"written {args.out / 'gradebook.csv'}, Canvas's gradebook import")
     earlier = reports.earlier_rows(args.out, run)
     if earlier:
         print(f"grades.csv keeps {len(earlier)} rows graded by earlier runs (its 'run' column): "
               + ", ".join(f"{row['submission']} ({row['run'] or 'unknown'})"
                           for row in earlier[:10]) + " ..." * (len(earlier) > 10))
-    return submissions
+
+
+def skip_list(paths: list[str]) -> None:
+    """Say which files of a Canvas export no submission takes, and why."""
+    for path in map(Path, paths):
+        students = canvas.exported(path) if path.is_dir() else []
+        for name, why in canvas.skipped(path, students) if students else []:
+            print(f"skipped {path / name}: {why}")
 
 
 def failed(error: BaseException) -> dict:
@@ -134,7 +155,7 @@ def compare(submissions: list[Found], out: Path, skeleton: Path | None) -> list:
         homes = {}
         for index, submission in enumerate(submissions):
             try:
-                homes[submission.id] = unpack(submission, Path(scratch) / str(index))
+                homes[submission.id] = unpack(submission, Path(scratch) / str(index)).home
             except DataError:
                 homes[submission.id] = None
         return similarity.write(out, homes, skeleton)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from workshop.files import atomic_write
 from workshop.grading import checks
-from workshop.grading.grade import NEEDS_LOOK, Found, Score
+from workshop.grading.grade import NEEDS_LOOK, Rubric, Score
+from workshop.grading.uploads import Found, Layout
 from workshop.runs.sources import DataError
 
 SHOWN_OUTPUT = 4000  # characters of what an item printed, kept in its report
@@ -50,8 +51,7 @@ def start_run(out: Path, boundary: str) -> GradingRun:
 
 def earlier_rows(out: Path, run: GradingRun) -> list[dict]:
     """The rows of out/grades.csv that another run graded."""
-    with open(out / "grades.csv", newline="") as file:
-        return [row for row in csv.DictReader(file) if row.get("run") != run.started]
+    return [row for row in read_grades(out) if row.get("run") != run.started]
 
 
 def summary_lines(submission: Found, scores: list[Score]) -> list[str]:
@@ -60,9 +60,14 @@ def summary_lines(submission: Found, scores: list[Score]) -> list[str]:
     lines = [f"{submission.id}: {total:g} / {most:g}"]
     for s in scores:
         first = " ".join(s.why.split("\n- ", 1)[-1].split())  # its first case, on one line
-        why = "" if s.status == "PASS" else f"  {first[:150]}{'...' * (len(first) > 150)}"
+        why = "" if s.status == "PASS" else f"  {shortened(first, 150)}"
         lines.append(f"  {s.status:<12} {s.points:>5g} / {s.most:<3g} {s.item}{why}")
     return lines
+
+
+def shortened(text: str, most: int) -> str:
+    """text in at most about most characters, cut between words ("..." where it was cut)."""
+    return text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " ..."
 
 
 def _printed(s: Score) -> str:
@@ -70,16 +75,20 @@ def _printed(s: Score) -> str:
     return s.output.rstrip()[-SHOWN_OUTPUT:] if s.status != "PASS" and s.output.strip() else ""
 
 
-def report_markdown(submission: Found, scores: list[Score], run: GradingRun) -> str:
-    """report.md: the points of each item, then for each that lost points (or asks a person to
-    look) what was wrong and what the submission printed meanwhile; notes on style that changes
-    nothing."""
+def report_markdown(submission: Found, layout: Layout, scores: list[Score],
+                    run: GradingRun) -> str:
+    """report.md: the files graded, the points of each item, then for each that lost points (or
+    asks a person to look, or was regraded) what was wrong and what the submission printed
+    meanwhile; notes on style that changes nothing."""
     total, most = sum(s.points for s in scores), sum(s.most for s in scores)
+    graded = ", ".join(layout.graded) or "none (see below)"
     lines = [f"# {submission.id}: {total:g} / {most:g}", "",
-             f"Graded by `python main.py grade` from {submission.path.name} at {run.started}. "
-             f"Each item calls the submission's own functions on tiny inputs drawn for this run "
-             f"and compares what comes back with what this project's own completion gives.", "",
+             f"Graded by `python main.py grade` from {submission.path.name} at {run.started}"
+             f"{' (handed in late)' * submission.late}: {graded}. Each item calls the "
+             f"submission's own functions on tiny inputs drawn for this run and compares what "
+             f"comes back with what this project's own completion gives.", "",
              f"Boundary: {run.boundary}.", "",
+             *([f"NEEDS A LOOK: {layout.look}.", ""] if layout.look else []),
              "| item | status | points |", "| --- | --- | --- |",
              *(f"| {s.item} | {s.status}{' (needs a look)' * bool(s.look)} | "
                f"{s.points:g} / {s.most:g} |" for s in scores)]
@@ -92,21 +101,26 @@ def report_markdown(submission: Found, scores: list[Score], run: GradingRun) -> 
     return "\n".join(lines) + "\n"
 
 
-def gradescope(scores: list[Score], seconds: float, pending: list[str] = ()) -> dict:
-    """results.json in Gradescope's autograder format (pending: items not graded yet)."""
+def gradescope(scores: list[Score], seconds: float, rubric: Rubric,
+               pending: list[str] = ()) -> dict:
+    """results.json in Gradescope's autograder format (pending: items not graded yet), each
+    item with the rubric's visibility; the output every student sees names the visible items
+    alone."""
     total, most = sum(s.points for s in scores), sum(s.most for s in scores)
-    said = (f"**{total:g} / {most:g}**" + (f" so far; still grading {', '.join(pending)}"
+    shown = [s for s in scores if rubric.visibility.get(s.item, "visible") == "visible"]
+    said = (f"**{total:g} / {most:g}**" + (f" so far; still grading {len(pending)} items"
                                           if pending else "") + "\n\n" + "\n".join(
-        f"- {s.item}: {s.status}, {s.points:g} / {s.most:g}" for s in scores))
+        f"- {s.item}: {s.status}, {s.points:g} / {s.most:g}" for s in shown))
     return {"score": total, "execution_time": round(seconds, 1), "output": said,
             "output_format": "md", "test_output_format": "md", "visibility": "visible",
-            "stdout_visibility": "visible",
+            "stdout_visibility": rubric.stdout_visibility,
             "tests": [{"name": s.item, "score": s.points, "max_score": s.most,
                        "status": "passed" if s.status == "PASS" else "failed",
                        "output": s.why + (f"\n\nNEEDS A LOOK: {s.look}" if s.look else "")
                        + (f"\n\nWhat it printed:\n\n```\n{_printed(s)}\n```"
                           if _printed(s) else ""),
-                       "output_format": "md", "visibility": "visible",
+                       "output_format": "md",
+                       "visibility": rubric.visibility.get(s.item, "visible"),
                        "failures": [dataclasses.asdict(failure) for failure in s.failures],
                        "needs_a_look": s.look} for s in scores]}
 
@@ -117,34 +131,97 @@ def write_json(path: Path, content: dict) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
-def write_grades(out: Path, submission: Found, scores: list[Score], seconds: float,
-                 run: GradingRun) -> None:
+COLUMNS = ["submission", "user_id", "submission_id", "late", "files", *checks.ITEMS, "total",
+           "needs_a_look", "regraded", "failures", "run"]
+
+
+def write_grades(out: Path, submission: Found, layout: Layout, scores: list[Score],
+                 seconds: float, run: GradingRun, rubric: Rubric) -> None:
     """The submission's report.md and results.json in out/<id>/, and its row of out/grades.csv
     (the rows of other submissions, from this run or an earlier one, stay, each with its
     run)."""
     folder = out / submission.id
-    report = report_markdown(submission, scores, run)
+    report = report_markdown(submission, layout, scores, run)
     atomic_write(folder / "report.md", lambda tmp: tmp.write_text(report))
-    write_json(folder / "results.json", gradescope(scores, seconds))
-    header = ["submission", "user_id", "submission_id", *checks.ITEMS, "total", "failures",
-              "run"]
-    rows = {}
-    if (out / "grades.csv").is_file():
-        with open(out / "grades.csv", newline="") as file:
-            rows = {row["submission"]: row for row in csv.DictReader(file)}
-    rows[submission.id] = {"submission": submission.id, "user_id": submission.user_id,
-                           "submission_id": submission.submission_id,
-                           **{s.item: f"{s.points:g}" + (" (needs a look)" if s.status ==
-                                                         NEEDS_LOOK or s.look else "")
-                              for s in scores},
-                           "total": f"{sum(s.points for s in scores):g}",
-                           "failures": "; ".join(dict.fromkeys(
-                               f"{s.item}: {failure.kind}" + (f" ({failure.hint})" if
-                                                              failure.hint else "")
-                               for s in scores for failure in s.failures)),
-                           "run": run.started}
+    write_json(folder / "results.json", gradescope(scores, seconds, rubric))
+    rows = {row["submission"]: row for row in read_grades(out)}
+    exported = ", ".join(path.name for _, path in submission.files)
+    rows[submission.id] = {
+        "submission": submission.id, "user_id": submission.user_id,
+        "submission_id": submission.submission_id, "late": "late" * submission.late,
+        "files": exported or ", ".join(layout.graded),
+        **{s.item: f"{s.points:g}" for s in scores},
+        "total": f"{sum(s.points for s in scores):g}",
+        "needs_a_look": "; ".join(s.item for s in scores if s.status == NEEDS_LOOK or s.look),
+        "regraded": "; ".join(f"{s.item}: {s.regraded}" for s in scores if s.regraded),
+        "failures": "; ".join(dict.fromkeys(
+            f"{s.item}: {failure.kind}" + (f" ({failure.hint})" if failure.hint else "")
+            for s in scores for failure in s.failures)),
+        "run": run.started}
     text = io.StringIO()
-    writer = csv.DictWriter(text, header, extrasaction="ignore", restval="")
+    writer = csv.DictWriter(text, COLUMNS, extrasaction="ignore", restval="")
     writer.writeheader()
     writer.writerows(rows.values())
     atomic_write(out / "grades.csv", lambda tmp: tmp.write_text(text.getvalue()))
+
+
+def read_grades(out: Path) -> list[dict]:
+    """The rows of out/grades.csv ([] if there is none)."""
+    if not (out / "grades.csv").is_file():
+        return []
+    with open(out / "grades.csv", newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+# A TA's regrades: a CSV of submission, item, points, reason, applied over the automatic scores.
+OVERRIDE_COLUMNS = ("submission", "item", "points", "reason")
+
+
+def read_overrides(path: Path, rubric: Rubric) -> dict[tuple[str, str], tuple[float, str]]:
+    """A regrades file: (submission, item) -> (points, reason); a one-line error for a file
+    that is not one."""
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            rows = list(csv.DictReader(file))
+        found = {}
+        for number, row in enumerate(rows, start=2):
+            points = float(row["points"])
+            if row["item"] not in rubric.points or not 0 <= points <= rubric.points[row["item"]]:
+                raise ValueError(f"line {number}: {row['item']!r} {points:g} is not an item and "
+                                 f"its points (0 to the rubric's)")
+            found[(row["submission"], row["item"])] = (points, row["reason"].strip())
+        return found
+    except OSError as error:
+        raise DataError(f"cannot read the regrades {path} ({error.strerror})") from None
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
+        raise DataError(f"the regrades {path} are not a CSV of {', '.join(OVERRIDE_COLUMNS)} "
+                        f"({error})") from None
+
+
+def regrade(submission: Found, scores: list[Score],
+            overrides: dict[tuple[str, str], tuple[float, str]]) -> list[Score]:
+    """The scores with a TA's regrades applied, each saying so and why."""
+    changed = []
+    for s in scores:
+        points, reason = overrides.get((submission.id, s.item), (None, ""))
+        changed.append(s if points is None else dataclasses.replace(
+            s, points=points, regraded=reason,
+            why=f"{s.why}\nRegraded by a TA to {points:g} (the grader gave {s.points:g}): "
+                f"{reason}"))
+    return changed
+
+
+def write_gradebook(out: Path, assignment: str) -> bool:
+    """out/gradebook.csv, Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID,
+    Section, then the assignment's column, for each row of grades.csv with a Canvas user id;
+    whether there was any."""
+    rows = [row for row in read_grades(out) if row.get("user_id")]
+    if not rows:
+        return False
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+    writer.writerows([row["submission"], row["user_id"], "", "", "", row["total"]]
+                     for row in rows)
+    atomic_write(out / "gradebook.csv", lambda tmp: tmp.write_text(text.getvalue()))
+    return True

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import faulthandler
 import io
 import json
 import os
@@ -63,6 +64,8 @@ PR_SET_CHILD_SUBREAPER = 36  # prctl's option (linux/prctl.h): orphaned descenda
 PR_CAPBSET_DROP, CAP_LAST = 24, 63  # prctl's option, and above the highest capability there is
 CAPABILITY_VERSION_3 = 0x20080522  # linux/capability.h
 RESULT_FD = 3  # where a task's result pipe is kept: every other descriptor past 2 is closed
+STACK_SIGNAL = signal.SIGUSR1  # asks a task that ran out of time where it is
+STACK_WAIT = 0.5  # seconds it has to say so
 # Taken before any task's code runs, which may replace what the os module holds.
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 _KILL, _WRITE, _DUMPS = os.kill, os.write, json.dumps
@@ -252,13 +255,7 @@ def _child(task: Task, output: int, result: int) -> None:
     """Run task in this freshly forked process and write its outcome to the result pipe; never
     return (os._exit: no atexit handler, thread or buffer of the parent's is run here)."""
     try:
-        os.setsid()  # its own process group: a timeout kills whatever it starts too
-        signal.set_wakeup_fd(-1)  # none of the parent's signal handling
-        for signum in (signal.SIGCHLD, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_DFL)
-        end_with_parent(signal.SIGKILL)
-        if _LIBC is not None:  # what it starts and leaves comes back to it (a subreaper)
-            _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1)
+        _fresh_process()
         _keep_own_descriptors(output, result)
         _make_folder(task)
         memory = _address_space() + task.limits.memory_mib * 2**20
@@ -271,9 +268,12 @@ def _child(task: Task, output: int, result: int) -> None:
         if WALL.landlock:
             landlock.confine(list(task.reads), [task.folder, task.scratch, *WRITABLE_DEVICES])
         sys.addaudithook(refuse_outside((task.folder, task.scratch), task.private))
+        # Stopped for its time, it writes where every thread was to its result pipe first.
+        faulthandler.register(STACK_SIGNAL, file=RESULT_FD, all_threads=True)
         outcome = {"value": task.function(*task.args)}
     except BaseException as error:  # SystemExit and KeyboardInterrupt included: the task ends
         outcome = {"error": describe(error)}
+    faulthandler.unregister(STACK_SIGNAL)
     outcome["left_behind"] = _end_descendants()
     try:
         sys.stdout.flush()
@@ -287,6 +287,19 @@ def _child(task: Task, output: int, result: int) -> None:
     for start in range(0, len(payload), 65536):
         _WRITE(RESULT_FD, payload[start:start + 65536])
     os._exit(0)
+
+
+def _fresh_process() -> None:
+    """This forked process on its own: its own process group and session (a timeout kills
+    whatever it starts too), none of the parent's signal handling, ended with its parent, and
+    a subreaper of what it starts and leaves."""
+    os.setsid()
+    signal.set_wakeup_fd(-1)
+    for signum in (signal.SIGCHLD, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+    end_with_parent(signal.SIGKILL)
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
 def end_with_parent(signum: int) -> None:
@@ -513,13 +526,28 @@ def _finish(running: _Running, timed_out: bool, forker: Forker) -> Ran:
 
 
 def _timed_out(running: _Running) -> str:
-    """What a task that ran out of time was doing."""
+    """What a task that ran out of time was doing, and where its own code was then."""
     limit = f"timed out after {running.task.limits.seconds:g} s"
+    folder = str(running.task.folder)
+    where = [line.strip().replace(folder + os.sep, "") for line in
+             bytes(running.payload).decode(errors="replace").splitlines() if folder in line]
+    at = "; where its code was when it was stopped, innermost first: " + " < ".join(
+        where[:6]) if where else ""
     if running.dropped:
         return (f"{limit}: it printed without end ({len(running.kept) + running.dropped} bytes) "
-                f"and never returned")
+                f"and never returned{at}")
     return (f"{limit}: it never returned (an endless loop, or far more work than the grader's "
-            f"tiny inputs need)")
+            f"tiny inputs need){at}")
+
+
+def _ask_where(selector: selectors.BaseSelector, job: _Running) -> None:
+    """Have a task that ran out of time write where it is (STACK_SIGNAL), and read it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(job.pid, STACK_SIGNAL)
+    deadline = time.monotonic() + STACK_WAIT
+    while job.result in selector.get_map() and time.monotonic() < deadline:
+        if select.select([job.result], [], [], deadline - time.monotonic())[0]:
+            _read(selector, job, "result", job.result)
 
 
 def run_many(tasks: Iterable[Task], at_once: int, forker: Forker | None = None
@@ -548,6 +576,8 @@ def run_many(tasks: Iterable[Task], at_once: int, forker: Forker | None = None
                 returned = job.result not in selector.get_map()  # its result, or its end
                 timed_out = now >= job.started + job.task.limits.seconds
                 if returned or timed_out:
+                    if timed_out and not returned:
+                        _ask_where(selector, job)
                     _drain(selector, job)
                     del running[pid]
                     yield job.task, _finish(job, timed_out and not returned, forker)

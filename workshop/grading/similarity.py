@@ -17,7 +17,9 @@ from copydetect import CodeFingerprint, compare_files
 from workshop.files import atomic_write
 
 NOISE, GUARANTEE = 25, 30  # copydetect's defaults: k-grams of 25 tokens, every 30 found
-COMMON = 0.2  # a passage in more than this share of the class (and 3 submissions) is everyone's
+# A passage in more than this share of the class, and more than COMMONEST submissions, is
+# everyone's: in a class of ten a group of three who share a passage stays visible.
+COMMON, COMMONEST = 0.2, 5
 FLAGGED = 0.5  # a pair shares at least this share of one of them (what is left of it)
 FEWEST_TOKENS = 40  # and at least this many tokens: a shared line or two is no evidence
 FILES = ("mlp.py", "main.py")
@@ -56,7 +58,7 @@ def similar_pairs(codes: dict[str, str], skeleton: str = "") -> list[Pair]:
     first = {name: fingerprint(text, boilerplate) for name, text in codes.items() if text}
     counts = Counter(digest for prints in first.values() for digest in set(prints.hashes))
     common = {digest for digest, count in counts.items()
-              if count >= max(3, COMMON * len(first))}
+              if count > max(COMMONEST, COMMON * len(first))}
     prints = {name: fingerprint(codes[name], boilerplate | common) for name in first}
     pairs = []
     for one, other in itertools.combinations(sorted(prints), 2):
@@ -80,8 +82,14 @@ def markdown(pairs: list[Pair], count: int, skeleton: bool) -> str:
     lines = ["# Submissions that share far more code than chance", "",
              f"{len(pairs)} of {count * (count - 1) // 2} pairs of {count} submissions are "
              f"listed for a person to read; a listed pair is a question, not a finding. Left "
-             f"out before comparing: passages found in {COMMON:.0%} or more of the class"
-             + (" and the handed-out skeleton's" if skeleton else "") + ".", ""]
+             f"out before comparing: passages found in more than {COMMON:.0%} of the class "
+             f"and more than {COMMONEST} submissions"
+             + (", and the handed-out skeleton's" if skeleton else "") + ".", ""]
+    if pairs:
+        lines += ["| submission | submission | share of the first's code | of the second's | "
+                  "passages |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {pair.first} | {pair.second} | {pair.shares[0]:.0%} | {pair.shares[1]:.0%} "
+                  f"| {len(pair.passages)} |" for pair in pairs] + [""]
     for pair in pairs:
         lines += [f"## {pair.first} and {pair.second}", "",
                   f"{pair.shares[0]:.0%} of {pair.first}'s own code is in {pair.second}, and "

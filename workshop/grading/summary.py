@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from workshop.files import atomic_write, save_figure
 
@@ -102,6 +103,7 @@ def plot(graded: list[Graded], items: list[str], path: Path) -> None:
     left.hist([submission.total for submission in graded], bins=range(0, int(most) + 6, 5),
               color="C0", edgecolor="white")
     left.set(xlabel="total points", ylabel="submissions", title="Totals")
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))  # no half a submission
     counts = [shares(graded, item) for item in items]
     start = [0] * len(items)
     for index, (label, color) in enumerate((("full", "C2"), ("partial", "C1"), ("zero", "C3"))):
