@@ -3,7 +3,7 @@
 A review becomes one vector, the mean of the GloVe vectors of its words; an MLP maps that vector
 to two logits (negative = 0, positive = 1). In the handout's order: the data, the features, the
 batches, SentimentClassifier, training and evaluation, the plots. Where the reviews and word
-vectors come from is workshop/runs/sources.py's job; how main.py's sweeps run many configurations,
+vectors come from is workshop/data.py's job; how main.py's sweeps run many configurations,
 workshop/runs/sweeps.py's.
 """
 
@@ -32,8 +32,8 @@ from torch.utils.data import (
 )
 from tqdm import tqdm
 
+from workshop.data import DataError, WordVectors, read_imdb
 from workshop.files import atomic_write, save_figure
-from workshop.runs.sources import DataError, WordVectors, read_imdb
 
 SEED = 42  # the data split, and each run's initialisation and batch order
 SPLIT_SIZES = {"dev": 5000, "train": 20000, "test": 10000}  # reviews, as the homework splits them

@@ -22,7 +22,7 @@ import pytest
 import torch
 
 import mlp
-from workshop.runs import sources
+from workshop import data as sources
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # Each core runs a worker of the suite (pyproject.toml): torch's own threads in each would

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -252,3 +253,24 @@ def test_run_by_root_a_task_becomes_nobody(monkeypatch):
     finally:
         shutil.rmtree(staging)
     assert ran.error is None and ran.value == [65534, 65534, [], "mine"]
+
+
+def _leaves_a_detached_process() -> int:
+    """Start a process that detaches (a new session, its parent gone) and sleeps; return."""
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(60)
+        os._exit(0)
+    time.sleep(0.2)
+    return 1
+
+
+def test_a_task_ends_what_it_leaves_running_itself(tmp_path):
+    """A task's own process ends every process it started and left, however it detached, before
+    its result goes back, and says how many (the launcher's reaping is only the last resort)."""
+    limits = sandbox.Limits(seconds=30, memory_mib=512, output_bytes=1000)
+    task = sandbox.Task("left", _leaves_a_detached_process, (), tmp_path / "task", limits,
+                        reads=sandbox.system_reads())  # /proc: where it finds its children
+    [(_, ran)] = list(sandbox.run_many([task], 1))
+    assert ran.value == 1 and re.search(r"the grader ended [1-9] process\(es\)", ran.output)

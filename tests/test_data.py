@@ -18,8 +18,9 @@ import torch
 from conftest import REPO, make_reviews, make_tiny_vectors, write_imdb, write_split
 
 import mlp
+from workshop import data as sources
 from workshop import files
-from workshop.runs import features, sources
+from workshop.runs import features
 
 SMALL = {"dev_size": 100, "train_size": 250, "test_size": 150}
 

@@ -151,13 +151,11 @@ def test_the_notes_under_the_table(run, committed_results):
 
 
 def test_structures_findings(run, committed_results):
-    """No structure overfits; deeper is not always better: the first hidden layer's gain is
-    clear, the second's is not, and three layers at the follow-up's best learning rate are
+    """No structure overfits; the first hidden layer's gain is clear, the second's is not;
+    three layers are clearly worst at the sweep's learning rate, and at the follow-up's best
     within the seeds' spread of one and two layers, below both on the mean."""
-    sweep = "structures"
-    none, one, two, three = ((sweep, name) for name in run.names(sweep))
-    structures = (none, one, two, three)
-    follow_up = "three-layer-learning-rates"
+    sweep, follow_up = "structures", "three-layer-learning-rates"
+    structures = none, one, two, three = tuple((sweep, name) for name in run.names(sweep))
     best_three = (follow_up, max(run.names(follow_up), key=lambda name: run.mean(follow_up, name)))
     train_loss = [run.mean(*config, last("train_losses")) for config in structures]
     loss_gap = max(run.mean(*config, last("dev_losses")) - run.mean(*config, last("train_losses"))
@@ -166,10 +164,9 @@ def test_structures_findings(run, committed_results):
                 for config in structures]
     assert all(gap > 0 for gap in acc_gaps)  # train above dev: no underfitting claim to make
     assert run.clear(one, none) and not run.clear(two, one) and not run.clear(one, two)
-    for shallower in (one, two):
-        assert not run.clear(best_three, shallower) and not run.clear(shallower, best_three)
-        assert run.mean(*best_three) < run.mean(*shallower)
-    assert run.config(*one)["lr"] / run.config(*best_three)["lr"] == pytest.approx(10)  # "ten"
+    assert all(not run.clear(best_three, shallower) and not run.clear(shallower, best_three)
+               and run.mean(*best_three) < run.mean(*shallower) for shallower in (one, two))
+    assert all(run.clear(other, three) for other in (none, one, two))  # "clearly worst"
     train_accs = [run.mean(*config, last("train_accs")) for config in structures]
     assert train_loss[2] < train_loss[1] < train_loss[1] + 0.002  # a second layer, barely lower
     assert_quotes(findings("### MLP structures"), {
@@ -186,6 +183,9 @@ def test_structures_findings(run, committed_results):
         "one hidden layer over none": f"{run.gap(one, none):.4f}",
         "two hidden layers over one": f"{run.gap(two, one):.4f}",
         "three layers' best learning rate": str(run.config(*best_three)["lr"]),
+        "the sweep's learning rate for three": str(run.config(*three)["lr"]),
+        "three at the sweep's learning rate, and their spread": mean_std_text(run.values(
+            *three)),
         **{f"{name}'s best dev accuracy and spread, {part}": text
            for name, config in (("three", best_three), ("one", one), ("two", two))
            for part, text in zip(("mean", "std"), mean_std_text(run.values(*config)).split(" ± "),
@@ -438,7 +438,7 @@ def _failing_claims(fail: dict) -> dict[str, str]:
             f"{100 * 10 ** ratios[0][1]:.0f}", "its update ratio": f"{-ratios[0][1]:.2f}",
         "dev batch loss at the start": f"{fail['inside']['dev_loss'][0]:.2f}",
         "after step 1": f"{fail['inside']['dev_loss'][1]:.2f}",
-        "layer 2 saturated at step 2, %": f"{100 * _at(fail, second, 2):.1f} % of its units at "
+        "layer 2 saturated at step 2, %": f"{100 * _at(fail, second, 2):.1f} % of its outputs at "
                                           f"step 2",
         "at its nearly-full step, %": f"{100 * _at(fail, second, nearly):.1f}",
         "nearly full from step": f"at step {nearly}", "full from step": f"from step {full}",

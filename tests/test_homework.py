@@ -35,3 +35,17 @@ def test_every_activation_follows_each_hidden_layer_only(name, tmp_path):
     assert checks.forward_problem(seen, DRAW.inputs(4), lambda z: function(z.float()).double(),
                                   name) is None
     assert torch.is_tensor(checks.tensor(seen["got"]))
+
+
+def test_the_forward_judge_tells_logits_apart_by_a_thousandth(tmp_path):
+    """Logits equal to the layers' products, or those plus a constant per row, pass; one logit
+    off by a thousandth fails: the judge's tolerance is float32's, not a loose one."""
+    seen = checks.probe_model(checks.Submission(mlp, None, tmp_path), DRAW, (4, 2, [8]), None)
+    x = DRAW.inputs(4)
+    assert checks.forward_problem(seen, x, torch.sigmoid, "Sigmoid") is None
+    logits = torch.tensor(seen["got"]["values"])
+    for changed, passes in ((logits + torch.tensor([[0.5], [-2.0], [3.0]]), True),
+                            (logits + torch.tensor([[1e-3, 0.0], [0.0, 0.0], [0.0, 0.0]]),
+                             False)):
+        case = {**seen, "got": checks.plain(changed)}
+        assert (checks.forward_problem(case, x, torch.sigmoid, "Sigmoid") is None) == passes

@@ -250,6 +250,20 @@ def test_evaluate_scores_in_eval_mode_and_computes_no_gradients():
         assert loss == pytest.approx(model.loss(model(inputs), labels).item())
 
 
+def test_train_epoch_trains_in_training_mode():
+    """train_epoch puts a model that evaluate left in eval mode back in training mode, so a
+    layer that behaves otherwise in training (dropout here) does: the model's forward passes
+    see model.training, and the weights move."""
+    torch.manual_seed(0)
+    model = _DropoutClassifier().eval()
+    seen = []
+    model.register_forward_hook(lambda module, args, output: seen.append(module.training))
+    inputs, labels = torch.randn(64, TINY_DIM), torch.randint(0, 2, (64,))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    mlp.train_epoch(model, optimizer, mlp.create_dataloader(TensorDataset(inputs, labels), 32))
+    assert seen == [True, True] and model.training
+
+
 def test_run_mlp_shuffles_its_training_batches_anew_each_epoch(tiny_datasets, tiny_vectors,
                                                               monkeypatch):
     """run_mlp trains on batches in a random order that differs from epoch to epoch (and from

@@ -12,9 +12,10 @@ from conftest import write_tiny_vectors
 
 import main
 import mlp
+from workshop import data as sources
 from workshop import models
 from workshop.records import Config, ConfigResult, Learned, Run, RunOptions, Trial
-from workshop.runs import features, homework, mistakes, sources, sweeps
+from workshop.runs import features, homework, mistakes, sweeps
 from workshop.studies import beyond, predict
 
 

@@ -29,9 +29,9 @@ from torch.optim.adam import adam
 from torch.utils.data import DataLoader
 
 import mlp
+from workshop.data import load_embeddings
 from workshop.records import load_sweeps
 from workshop.runs import features
-from workshop.runs.sources import load_embeddings
 
 HERE = Path(__file__).resolve().parents[1]
 QUICK_SIZES = {"dev": 100, "train": 200, "test": 100}  # --quick: reviews per split

@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 
 from mlp import DEVICE, SPLIT_SIZES, load_data_mlp
+from workshop.data import DATA_ENV, GLOVE, DataError, load_embeddings
 from workshop.grading import command as grading
 from workshop.records import PLOTS_DIR, RESULTS_FILE, RunOptions, load_sweeps
-from workshop.runs.sources import DATA_ENV, GLOVE, DataError, load_embeddings
 from workshop.studies import answers, predict
 
 Explore = Callable[..., list]  # main.py's explore_*(dev, train, test, embeddings, options)

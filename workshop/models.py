@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 import mlp
+from workshop.data import load_embeddings
 from workshop.records import KeptModel, Recipe
-from workshop.runs.sources import load_embeddings
 
 PAD = 0  # row 0 of every learned table: padding, left out of each review's mean
 

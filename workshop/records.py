@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 import mlp
+from workshop.data import DataError
 from workshop.files import atomic_write
-from workshop.runs.sources import DataError
 
 PLOTS_DIR = Path("plots")  # relative, as in the course skeleton: ./plots of where it is run
 CACHE_DIR = Path(__file__).resolve().parents[1] / "data" / "cache"  # the features (git-ignored)

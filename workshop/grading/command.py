@@ -17,10 +17,10 @@ import time
 import traceback
 from pathlib import Path
 
+from workshop.data import DataError
 from workshop.grading import autograder, canvas, checks, reports, sandbox, similarity, summary
 from workshop.grading.grade import RUBRIC, Score, grade, load_rubric
 from workshop.grading.uploads import Found, find_submissions, unpack
-from workshop.runs.sources import DataError
 
 SUMMARY = "Grade students' completions of the homework: points and feedback for each item."
 

@@ -19,11 +19,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import mlp
+from workshop.data import DataError
 from workshop.grading import checks, sandbox
 from workshop.grading.launcher import Launcher, Order, outputs
 from workshop.grading.uploads import Found, Layout, unpack
 from workshop.records import RunOptions
-from workshop.runs.sources import DataError
 
 RUBRIC = Path(__file__).resolve().parent / "rubric.toml"
 PROJECT = Path(__file__).resolve().parents[2]  # mlp.py, main.py and workshop/

@@ -14,11 +14,11 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from workshop.data import DataError
 from workshop.files import atomic_write
 from workshop.grading import checks
 from workshop.grading.grade import NEEDS_LOOK, Rubric, Score
 from workshop.grading.uploads import Found, Layout
-from workshop.runs.sources import DataError
 
 SHOWN_OUTPUT = 4000  # characters of what an item printed, kept in its report
 

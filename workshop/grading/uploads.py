@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from workshop.data import DataError
 from workshop.grading import canvas
-from workshop.runs.sources import DataError
 
 SKIPPED_FOLDERS = {"__MACOSX", "__pycache__", ".git", "venv", ".venv", "env", "node_modules"}
 LARGEST_FILE = 20 * 2**20  # bytes: a submission's data, checkpoints and PDFs are not copied

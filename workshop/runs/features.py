@@ -19,8 +19,8 @@ import torch
 from torch.utils.data import TensorDataset
 
 import mlp
+from workshop.data import WordVectors
 from workshop.files import atomic_write
-from workshop.runs.sources import WordVectors
 
 SPLITS = ("dev", "train", "test")  # the order of load_data_mlp's splits, and of results' sizes
 

@@ -4,12 +4,12 @@ what that model gets wrong on the dev reviews."""
 
 from __future__ import annotations
 
+from workshop.data import GLOVE
 from workshop.models import load
 from workshop.records import Config, ConfigResult, Recipe, RunOptions, Sweep
 from workshop.runs import mistakes, sweeps
 from workshop.runs.features import make_datasets
 from workshop.runs.plots import plot_sweep
-from workshop.runs.sources import GLOVE
 
 
 def recipe(config: Config, embeddings: object) -> Recipe:

@@ -32,13 +32,13 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 import mlp
+from workshop.data import WordVectors
 from workshop.files import save_figure
 from workshop.models import PAD, BagClassifier, bag_of_ids
 from workshop.records import Config, ConfigResult, Outcome, Recipe, RunOptions, Sweep, Trial
 from workshop.runs import homework, sweeps
 from workshop.runs.features import Featurised, make_datasets
 from workshop.runs.plots import per_seed
-from workshop.runs.sources import WordVectors
 
 BIGRAM_BUCKETS = 2**20  # hashed rows that all pairs of adjacent words share
 QUERIES = ["good", "bad", "boring", "masterpiece"]  # words whose nearest neighbours are listed

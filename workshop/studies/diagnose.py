@@ -39,11 +39,11 @@ from torch.optim.optimizer import (
 )
 
 import mlp
+from workshop.data import WordVectors
 from workshop.files import atomic_write, save_figure
 from workshop.records import Config, ConfigResult, Outcome, RunOptions, Sweep, Trial
 from workshop.runs import sweeps
 from workshop.runs.features import Featurised, make_datasets
-from workshop.runs.sources import WordVectors
 
 DEV_BATCH = 1000  # the first dev reviews: the fixed batch whose activations are watched
 # A unit's output that is saturated: its derivative is nearly 0 there (Sigmoid's below 0.0099).

