@@ -201,12 +201,12 @@ def test_a_run_records_its_draw_and_a_regrade_reuses_it(tmp_path):
     into it reads the same; a damaged record is a one-line error."""
     from workshop.grading import reports
 
-    first = reports.start_run(tmp_path, "wall")
-    assert reports.start_run(tmp_path, "wall").draw == first.draw
-    assert reports.start_run(tmp_path / "other", "wall").draw != first.draw
+    first = reports.start_run(tmp_path, "the boundary")
+    assert reports.start_run(tmp_path, "the boundary").draw == first.draw
+    assert reports.start_run(tmp_path / "other", "the boundary").draw != first.draw
     (tmp_path / "grading.json").write_text("{")
     with pytest.raises(Exception, match="is not the grader's record"):
-        reports.start_run(tmp_path, "wall")
+        reports.start_run(tmp_path, "the boundary")
 
 
 def test_the_launcher_holds_nothing_of_the_grader(tmp_path):

@@ -110,7 +110,7 @@ def test_a_regrade_changes_the_total_and_says_why(tmp_path):
               for item, most in rubric.points.items()]
     found = uploads.Found("sum", tmp_path)
     regraded = reports.regrade(found, scores, reports.read_overrides(regrades, rubric))
-    run = reports.start_run(tmp_path / "out", "wall")
+    run = reports.start_run(tmp_path / "out", "the boundary")
     reports.write_grades(tmp_path / "out", found, uploads.Layout(None, (), ()), regraded, 1.0,
                          run, rubric)
     with open(tmp_path / "out" / "grades.csv", newline="") as file:
