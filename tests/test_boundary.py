@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from attacks import GOALS, attacker, targets
-from classroom import write
+from classroom import Student, write
 from conftest import REPO
 
 from workshop.grading import checks, landlock, sandbox
@@ -80,6 +80,10 @@ def _class(top: Path, listeners: tuple[int, str]) -> tuple[dict, list[Path]]:
                    pids=[os.getpid()], port=listeners[0], abstract=listeners[1])
     for goal in GOALS:
         write(folder / f"attacks-{goal}", attacker(goal, aims))
+    write(folder / "borrows-the-graders-code", Student("borrows", {"mlp.py": [(
+        "def accuracy(logits, labels):\n", "from workshop.grading.checks import standard_accuracy"
+        " as _theirs\n\n\ndef accuracy(logits, labels):\n    return _theirs(logits, labels)\n"
+    )]}))
     return aims, kept
 
 
@@ -123,6 +127,14 @@ def test_every_route_to_a_goal_fails_and_the_grades_are_the_completions(attacked
 
 
 @WALLED
+def test_code_taken_from_the_grader_is_left_to_a_person(attacked):
+    """A submission whose accuracy calls the grader's own (found in the interpreter) is marked
+    NEEDS A LOOK, naming what it took: its points are a person's to give."""
+    looks = {name: test["needs_a_look"] for name, test in
+             attacked.tests["borrows-the-graders-code"].items()}
+    assert all("the grader's own standard_accuracy" in look for look in looks.values())
+
+
 def test_nothing_outside_the_copies_changed(attacked):
     """The rubric, the run's record of its draw, a classmate's file and files in $HOME and /tmp
     are as they were; no file an attack would leave is in this project, the grades folder,
@@ -131,7 +143,7 @@ def test_nothing_outside_the_copies_changed(attacked):
     assert _breaches([Path(folder) for folder in attacked.folders]) == []
     with open(attacked.out / "grades.csv", newline="") as file:
         rows = {row["submission"]: row["total"] for row in csv.DictReader(file)}
-    assert rows == {name: "100" for name in attacked.tests}
+    assert rows == {name: "100" for name in attacked.tests}  # the borrowed accuracy works
     assert "Landlock domain" in attacked.printed.splitlines()[1]
 
 

@@ -103,7 +103,8 @@ def probe_items(items: tuple[str, ...], folder: str, seed: int) -> dict:
             return {"error": f"importing {name}.py ended the program ({sandbox.describe(error)}); "
                              f"keep such code under `if __name__ == '__main__':`"}
     submission = checks.Submission(modules["mlp"], modules.get("main"), Path(folder))
-    borrowed = [f"{name}.{attribute} (the grader's own {value.__qualname__})"
+    borrowed = [f"{name}.{attribute} (the grader's own "
+                f"{getattr(value, '__qualname__', type(value).__qualname__)})"
                 for name, module in modules.items() for attribute, value in vars(module).items()
                 if str(getattr(value, "__module__", "")).startswith("workshop")]
     draw, observed = checks.Draw(seed), {}
