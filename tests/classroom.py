@@ -29,6 +29,10 @@ LAYERS = ("        sizes = [embed_dim] + list(hidden_dims) + [num_classes]\n"
 FORWARD = ("        x = inp\n        for layer in self.linears[:-1]:\n"
            "            x = self.activation(layer(x))\n        logits = self.linears[-1](x)\n")
 ACCURACY = "    return (predictions == labels).float()\n"
+ACT_RUN = ("        _, _, dev_losses, dev_accs, _, _ = run_mlp(config, embeddings, dev_dataset,\n"
+           "                                                   train_dataset, test_dataset)\n"
+           "        all_accs.append(dev_accs)\n        all_losses.append(dev_losses)\n"
+           "    visualize_configs(all_accs, activations")
 ACTIVATION_LIST = '    activations = ["Sigmoid", "Tanh", "ReLU", "GeLU"]\n    # TODO 7\n'
 LRS = "    lrs = [0.1, 0.02, 0.005, 0.001]\n"
 ACT_PLOTS = ('    visualize_configs(all_accs, activations, "Accuracy", '
@@ -185,10 +189,7 @@ MISTAKES = [
         (ACT_PLOTS + '    visualize_configs(all_losses, activations, "Loss", '
                      '"./all_mlp_activations_loss.png")\n', "")), {"explore_mlp_activations"}),
     Student("plots-train-accuracy", main((
-        "        _, _, dev_losses, dev_accs, _, _ = run_mlp(config, embeddings, dev_dataset,\n"
-        "                                                   train_dataset, test_dataset)\n"
-        "        all_accs.append(dev_accs)\n        all_losses.append(dev_losses)\n    visualize_"
-        "configs(all_accs, activations",
+        ACT_RUN,
         "        _, train_accs, dev_losses, dev_accs, _, _ = run_mlp(config, embeddings, "
         "dev_dataset,\n                                                   train_dataset, "
         "test_dataset)\n        all_accs.append(train_accs)\n        all_losses.append("
@@ -205,15 +206,9 @@ MISTAKES = [
     Student("layers-without-bias", mlp(("nn.Linear(sizes[i], sizes[i + 1])",
                                         "nn.Linear(sizes[i], sizes[i + 1], bias=False)")),
             {"layers"}),
-    Student("splits-in-wrong-roles", main((
-        "        _, _, dev_losses, dev_accs, _, _ = run_mlp(config, embeddings, dev_dataset,\n"
-        "                                                   train_dataset, test_dataset)\n"
-        "        all_accs.append(dev_accs)\n        all_losses.append(dev_losses)\n    visualize_"
-        "configs(all_accs, activations",
-        "        _, _, dev_losses, dev_accs, _, _ = run_mlp(config, embeddings, train_dataset,\n"
-        "                                                   dev_dataset, test_dataset)\n"
-        "        all_accs.append(dev_accs)\n        all_losses.append(dev_losses)\n    visualize_"
-        "configs(all_accs, activations")), {"explore_mlp_activations"}),
+    Student("splits-in-wrong-roles", main((ACT_RUN, ACT_RUN.replace(
+        "dev_dataset,\n", "train_dataset,\n").replace("train_dataset, test", "dev_dataset, test"))),
+            {"explore_mlp_activations"}),
     Student("one-file-for-both-plots", main(('"./all_mlp_lrs_loss.png"',
                                              '"./all_mlp_lrs_acc.png"')),
             {"explore_mlp_learning_rates"}),
