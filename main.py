@@ -120,11 +120,14 @@ def explore_beyond(dev_d: dict, train_d: dict, test_d: dict, embeddings,
     return run_beyond(sweep, Splits(dev_d, train_d, test_d), embeddings, options)
 
 
-# Every command that trains, by its name on the command line (`python main.py --help`).
-SWEEPS = {"structures": explore_mlp_structures, "activations": explore_mlp_activations,
-          "learning-rates": explore_mlp_learning_rates,
+# Every command that trains, by its name on the command line (`python main.py --help`), in the
+# order `python main.py` trains them: diagnose first, because the runs it watches are runs of
+# the structures sweep, the learning-rate sweep and the follow-up, which then read them from the
+# command's ledger instead of training them again.
+SWEEPS = {"diagnose": explore_diagnose, "structures": explore_mlp_structures,
+          "activations": explore_mlp_activations, "learning-rates": explore_mlp_learning_rates,
           "three-layer-learning-rates": explore_three_layer_learning_rates,
-          "diagnose": explore_diagnose, "beyond": explore_beyond}
+          "beyond": explore_beyond}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -242,6 +242,11 @@ def train_epoch(model: SentimentClassifier, optimizer: torch.optim.Optimizer,
     return loss_sum / count, correct / count
 
 
+def best_epoch(dev_accs: Sequence[float]) -> int:
+    """The epoch (from 1) whose weights train keeps: the first with the best dev accuracy."""
+    return dev_accs.index(max(dev_accs)) + 1
+
+
 class Curves(NamedTuple):
     """What train returns: per-epoch lists, unpacked as the handout's four."""
 
@@ -272,12 +277,12 @@ def train(model: SentimentClassifier, optimizer: torch.optim.Optimizer,
         if not (math.isfinite(train_loss) and math.isfinite(dev_loss)):
             print(f"the loss is not finite in epoch {epoch}: this run stops", file=sys.stderr)
             break
-        if dev_acc > max(curves.dev_accs, default=-1.0):
-            best_weights = copy.deepcopy(model.state_dict())
         curves.train_losses.append(train_loss)
         curves.train_accs.append(train_acc)
         curves.dev_losses.append(dev_loss)
         curves.dev_accs.append(dev_acc)
+        if best_epoch(curves.dev_accs) == epoch:
+            best_weights = copy.deepcopy(model.state_dict())
         if on_epoch is not None:
             on_epoch(epoch)
     if best_weights is not None:
@@ -301,13 +306,15 @@ class RunResult(NamedTuple):
 def run_mlp(config: Mapping, embeddings: WordVectors, dev_dataset: TensorDataset,
             train_dataset: TensorDataset, test_dataset: TensorDataset, *,
             device: str | None = None, progress: bool = True,
-            on_epoch: Callable[[int], object] | None = None) -> RunResult:
+            on_epoch: Callable[[int], object] | None = None,
+            make_batches: Callable[..., Iterable] = create_dataloader) -> RunResult:
     """Train one configuration: its four per-epoch lists, then test loss and accuracy.
 
     config (a dict or the skeleton's EasyDict): hidden_dims, activation, lr, batch_size,
     num_epochs, and optionally num_classes (2), seed (SEED) and save_path. Beside it: where to
-    train (default DEVICE) and how to show it (train's progress and on_epoch). Test is scored
-    with the best-dev weights, and is NaN if no epoch finished.
+    train (default DEVICE), how to show it (train's progress and on_epoch), and how batches are
+    cut (make_batches(dataset, batch_size, shuffle): the sweeps pass the same batches, cut
+    faster). Test is scored with the best-dev weights, and is NaN if no epoch finished.
     """
     for key in ("lr", "batch_size", "num_epochs"):
         if not config[key] > 0:
@@ -321,10 +328,10 @@ def run_mlp(config: Mapping, embeddings: WordVectors, dev_dataset: TensorDataset
     dev, train_set, test = (TensorDataset(*(tensor.to(device) for tensor in dataset.tensors))
                             for dataset in (dev_dataset, train_dataset, test_dataset))
     batch_size = config["batch_size"]
-    curves = train(model, optimizer, create_dataloader(train_set, batch_size),
-                   create_dataloader(dev, batch_size, shuffle=False), config["num_epochs"],
+    curves = train(model, optimizer, make_batches(train_set, batch_size),
+                   make_batches(dev, batch_size, shuffle=False), config["num_epochs"],
                    config.get("save_path"), progress=progress, on_epoch=on_epoch)
-    test_loss, test_acc = (evaluate(model, create_dataloader(test, batch_size, shuffle=False))
+    test_loss, test_acc = (evaluate(model, make_batches(test, batch_size, shuffle=False))
                            if curves.dev_accs else (math.nan, math.nan))
     return RunResult(*curves, test_loss, test_acc)
 
@@ -363,15 +370,21 @@ def _plot_seeds(ax, runs: Sequence, label: str, color: str | None = None,
 
 
 def _legend(ax, seeds: int, names: bool = True,
-            thick: str = "the median of {seeds} seeds\n(by its mean over the epochs)") -> None:
+            thick: str = "the median of {seeds} seeds\n(by its mean over the epochs)",
+            panels: bool = False) -> None:
     """The legend, beside the axes so that it hides no data (names: of the lines drawn); with
-    several seeds, entries that say what the thick lines are (thick) and the thin ones."""
+    several seeds, entries that say what the thick lines are (thick) and the thin ones; with
+    panels, in black (each panel draws them in its own colour) and the grey lines too."""
     handles = ax.get_legend_handles_labels()[0] if names else []
+    colour = "black" if panels else "grey"
     if seeds > 1:
-        handles += [Line2D([], [], color="grey", linewidth=2, marker="o", markersize=3,
+        handles += [Line2D([], [], color=colour, linewidth=2, marker="o", markersize=3,
                            label=thick.format(seeds=seeds)),
-                    Line2D([], [], color="grey", linewidth=0.8, alpha=0.6,
-                           label="each other seed")]
+                    Line2D([], [], color=colour, linewidth=0.8, alpha=0.6,
+                           label="each other seed" + (" (thin)" if panels else ""))]
+    if panels:
+        handles.append(Line2D([], [], color="lightgrey", linewidth=1,
+                              label="the other configurations'\nmedian seeds"))
     if handles:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
 
@@ -442,6 +455,8 @@ def visualize_configs(all_config_epoch_stats: Sequence, config_names: Sequence[s
     axes[0].set_ylim(ylim)
     for ax in axes[len(config_names):]:
         ax.set_visible(False)
-    fig.suptitle(f"{title} (grey: the other configurations' median seeds)")
-    _legend(axes[columns - 1], seeds, names=False)
+    fig.suptitle(title)
+    _legend(axes[columns - 1], seeds, names=False, panels=True,
+            thick="in each panel's colour:\nthe median of {seeds} seeds\n(by its mean over "
+                  "the epochs)")
     _save(fig, save_fig_path)

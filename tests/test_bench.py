@@ -28,25 +28,38 @@ def test_hand_written_gradients_match_autograd(hidden_dims):
         torch.testing.assert_close(grad, reference, rtol=1e-12, atol=1e-12)
 
 
+def _speed(completion: float, **commands: float) -> dict:
+    runs = {"completion": completion, **commands}
+    return {"runs": {name: {"seconds": seconds, "runs": [seconds]} for name, seconds in
+                     runs.items()}, "main": None}
+
+
 def test_the_table_shows_every_measurement(capsys):
-    """print_table: a row for featurising, each structure (with the three ways' ratio), the
-    sweeps against the straightforward completion, each main.py run, and grading."""
+    """print_table: each command against the completion with its target, met or not; a row for
+    featurising, each structure (with the three ways' ratio) and grading."""
     path = {"seconds": 2.0, "best_dev_acc": 0.75, "epochs": 20}
     report = {"machine": "m", "features": {"reviews": 400, "cold_s": 1.0, "warm_s": 0.1,
                                            "tokens": 1000, "vocabulary_coverage": 0.99},
               "training": {"512": {"project": path, "straightforward": {**path, "seconds": 5.0},
                                    "kernels_only": {**path, "seconds": 1.0}}},
-              "homework": {"completion": {"seconds": 250.0}, "project": {"seconds": 50.0}},
-              "main": [{"command": "python main.py", "cache": "warm", "seconds": 600.0,
-                        "peak_rss_gib": 0.9, "peak_rss_all_processes_gib": 2.0}],
+              "speed": _speed(280.0, homework_cold=40.0, homework_warm=35.0, main=500.0),
               "grading": {"one": 9.0, "class": 60.0, "class_size": 40}}
     bench.print_table(report)
     table = capsys.readouterr().out
     assert "| 20 epochs of 512 (best dev acc 0.7500/0.7500/0.7500) | 2.0 s | 5.0 s | 2.5x |" \
         in table
-    assert "straightforward completion | 50.0 s | 250.0 s | 5.0x |" in table
-    assert "| `python main.py` (warm cache; peak memory 0.90 GiB" in table
+    assert "cold cache | 40.0 (40.0) | 280.0 (280.0) | 7.0x | ≥ 8x: not met |" in table
+    assert "warm cache | 35.0 (35.0) | 280.0 (280.0) | 8.0x | ≥ 8x: met |" in table
+    assert "| 500.0 (500.0) | 280.0 (280.0) | 1.79x as long | ≤ 1.8x as long: met |" in table
     assert "one submission / a class of 40 | 9.0 / 60.0 s |" in table
+
+
+def test_the_speed_table_alone(capsys):
+    """With --speed's report, the table has the commands it ran and nothing else."""
+    bench.print_table({"machine": "m", "speed": _speed(280.0, homework_cold=40.0)})
+    table = capsys.readouterr().out
+    assert "cold cache | 40.0 (40.0) |" in table
+    assert "warm cache" not in table and "featurise" not in table
 
 
 def test_a_command_is_timed_and_its_failure_raised(tmp_path):

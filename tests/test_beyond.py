@@ -35,6 +35,9 @@ def test_a_batch_of_bags_is_padded_with_pad():
     ids, labels = bags[[0, 1, 2]]
     assert ids.tolist() == [[3, 1], [PAD, PAD], [2, PAD]]
     assert labels.tolist() == [1, 0, 1]
+    ids, labels = bags[torch.tensor([2, 0])]  # as Batches cuts them from a permutation
+    assert ids.tolist() == [[2, PAD], [3, 1]]
+    assert labels.tolist() == [1, 1]
 
 
 def test_bag_model_averages_the_rows_of_a_reviews_words():

@@ -364,10 +364,10 @@ def test_what_the_grader_cannot_judge_is_left_to_a_person(tmp_path):
     NEEDS A LOOK, with no points given or taken for good: in the report and in grades.csv."""
     ran = sandbox.Ran({"observed": {"featurize": {"unforeseen": []}}}, None, "", 0.1)
     scored = grade.score("featurize", 10, ran, {"cases": []}, checks.Draw(0))
-    assert scored.status == grade.NEEDS_LOOK and "a person should look" in scored.why
+    assert scored.status == grade.Status.NEEDS_LOOK and "a person should look" in scored.why
     run = reports.start_run(tmp_path, "no boundary")
-    reports.write_grades(tmp_path, uploads.Found("someone", tmp_path), uploads.Layout(None, (), ()),
-                         [scored], 1.0, run, grade.load_rubric())
+    reports.write_grades(tmp_path, uploads.Upload("someone", tmp_path),
+                         uploads.Layout(None, (), ()), [scored], 1.0, run, grade.load_rubric())
     with open(tmp_path / "grades.csv", newline="") as file:
         row = next(csv.DictReader(file))
     assert (row["featurize"], row["needs_a_look"]) == ("0", "featurize")

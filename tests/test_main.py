@@ -501,7 +501,7 @@ def test_a_mistyped_command_gets_a_suggestion(capsys, typed, meant):
 def test_the_plots_spelling_of_a_sweep_is_a_command(tmp_path, spelling):
     """learning_rates (as in learning_rates_dev_acc.png) runs the learning-rates sweep."""
     args = cli.parse_args([spelling, "--quick", "--plots-dir", str(tmp_path)], main.SWEEPS)
-    assert args.command == spelling.replace("_", "-") and args.run is cli.run_training
+    assert args.command == spelling.replace("_", "-") and args.run.func is cli.run_training
 
 
 @pytest.mark.parametrize(("hidden_dims", "words"), [

@@ -1,5 +1,6 @@
 """SentimentClassifier, batches, accuracy, evaluation and training (mlp.py)."""
 
+import copy
 import itertools
 import math
 
@@ -10,6 +11,7 @@ from conftest import TINY_DIM
 from torch.utils.data import TensorDataset
 
 import mlp
+from workshop.records import Run
 
 EMBED_DIM = 50
 
@@ -136,6 +138,24 @@ def test_train_ends_with_the_best_dev_epoch_and_saves_it(tmp_path):
     saved.load_state_dict(torch.load(tmp_path / "best.pt", weights_only=True))
     x = dev_set.tensors[0]
     assert torch.equal(saved(x), model(x))
+
+
+def test_of_tied_best_epochs_train_keeps_the_first_and_the_record_names_it(monkeypatch):
+    """Dev accuracies 0.6, 0.8, 0.8, 0.7: train ends with epoch 2's weights, and results.json's
+    best epoch (records.Run) is the same epoch."""
+    train_set, _ = _opposite_dev_task()
+    scripted = iter([0.6, 0.8, 0.8, 0.7])
+    monkeypatch.setattr(mlp, "evaluate", lambda model, loader: (0.5, next(scripted)))
+    torch.manual_seed(0)
+    model = mlp.SentimentClassifier(2, 2, [8], "Tanh")
+    weights = []
+    curves = mlp.train(model, torch.optim.Adam(model.parameters(), lr=0.05),
+                       mlp.create_dataloader(train_set, 32), None, 4, progress=False,
+                       on_epoch=lambda epoch: weights.append(copy.deepcopy(model.state_dict())))
+    assert all(torch.equal(value, weights[1][name]) for name, value in model.state_dict().items())
+    assert not torch.equal(weights[1]["linears.0.weight"], weights[2]["linears.0.weight"])
+    run = Run(1, 4, 1.0, *curves, 0.5, 0.8)
+    assert mlp.best_epoch(curves.dev_accs) == run.best_epoch == 2
 
 
 def test_each_step_follows_its_own_batchs_gradient():

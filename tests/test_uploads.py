@@ -75,7 +75,8 @@ def test_misnamed_files_are_found_by_what_they_define(tmp_path):
 
 
 def _score(item: str, points: float, most: float) -> grade.Score:
-    return grade.Score(item, "PASS" if points == most else "FAIL", points, most, f"{item} said")
+    status = grade.Status.PASS if points == most else grade.Status.FAIL
+    return grade.Score(item, status, points, most, f"{item} said")
 
 
 def test_a_hidden_item_never_reaches_what_students_see():
@@ -108,7 +109,7 @@ def test_a_regrade_changes_the_total_and_says_why(tmp_path):
     regrades.write_text("submission,item,points,reason\nsum,featurize,10,agreed in office hours\n")
     scores = [_score(item, most - 5 * (item == "featurize"), most)
               for item, most in rubric.points.items()]
-    found = uploads.Found("sum", tmp_path)
+    found = uploads.Upload("sum", tmp_path)
     regraded = reports.regrade(found, scores, reports.read_overrides(regrades, rubric))
     run = reports.start_run(tmp_path / "out", "the boundary")
     reports.write_grades(tmp_path / "out", found, uploads.Layout(None, (), ()), regraded, 1.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import math
 import re
 import shlex
@@ -20,7 +21,7 @@ import torch
 from mlp import DEVICE, SPLIT_SIZES, load_data_mlp
 from workshop.data import DATA_ENV, GLOVE, DataError, load_embeddings
 from workshop.grading import command as grading
-from workshop.records import PLOTS_DIR, RESULTS_FILE, RunOptions, load_sweeps
+from workshop.records import PLOTS_DIR, RESULTS_FILE, Ledger, RunOptions, load_sweeps
 from workshop.studies import answers, predict
 
 Explore = Callable[..., list]  # main.py's explore_*(dev, train, test, embeddings, options)
@@ -29,6 +30,7 @@ QUICK_LIMIT, QUICK_EPOCHS = 200, 2  # --quick: reviews per split, epochs
 QUICK_PLOTS_DIR = PLOTS_DIR / "quick"  # --quick never overwrites a real run's results
 MAX_SEED = 2**64 - 1  # torch.manual_seed takes 0 to this; numpy's generators, no negative seed
 DEFAULTS = RunOptions()
+ANSWERS = "Draw the written answers' figures: activation functions, computation graph."
 
 
 class OneLineErrors(argparse.ArgumentParser):
@@ -70,25 +72,25 @@ def build_parser(sweeps: dict[str, Explore]) -> argparse.ArgumentParser:
                     "diagnose and beyond, and draw the written answers' figures (the default).",
              "homework": "Train what the handout asks for, the three homework sweeps, and draw "
                          "the written answers' figures.",
-             **{name: explore.__doc__.split("\n")[0] for name, explore in sweeps.items()},
-             "answers": "Draw the written answers' figures: activation functions, computation "
-                        "graph."}
+             **{name: explore.__doc__.split("\n")[0] for name, explore in sweeps.items()}}
     for name, text in helps.items():
         # The plots spell a sweep with underscores (learning_rates_dev_acc.png): both work.
         aliases = [name.replace("-", "_")] if "-" in name else []
         command = commands.add_parser(name, aliases=aliases, help=text, description=text,
                                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        command.set_defaults(command=name, run=run_training)
-        if name != "answers":
-            add_run_options(command)
-        else:
-            command.add_argument("--plots-dir", type=Path, default=PLOTS_DIR,
-                                 help="folder for the figures")
-    for name, module in (("predict", predict), ("grade", grading)):
+        command.set_defaults(command=name, run=functools.partial(run_training, sweeps=sweeps))
+        add_run_options(command)
+    command = commands.add_parser("answers", help=ANSWERS, description=ANSWERS,
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    command.add_argument("--plots-dir", type=Path, default=PLOTS_DIR,
+                         help="folder for the figures")
+    command.set_defaults(command="answers", run=draw_answers)
+    for name, module, run in (("predict", predict, predict.run),
+                              ("grade", grading, functools.partial(grading.run, sweeps=sweeps))):
         command = commands.add_parser(name, help=module.SUMMARY, description=module.SUMMARY,
                                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
         module.add_arguments(command)
-        command.set_defaults(run=module.run)
+        command.set_defaults(run=run)
     return parser
 
 
@@ -131,10 +133,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def parse_args(argv: list[str], sweeps: dict[str, Explore]) -> argparse.Namespace:
     """The command line, checked before any work: --quick applied, the folders writable."""
     parser = build_parser(sweeps)
+    parser.set_defaults(line=shlex.join(["python", "main.py", *argv]))  # for results.json
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["all", *argv]  # argparse has no default command: `python main.py` is `all`
     args = parser.parse_args(argv)
-    if args.run is not run_training or args.command == "answers":
+    if "seed" not in vars(args):  # answers, predict, grade: they train nothing
         return args
     args.limit = getattr(args, "limit", math.inf)
     args.seeds = getattr(args, "seeds", 1 if args.quick else len(DEFAULTS.seeds))
@@ -160,32 +163,39 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     return RunOptions(num_epochs=getattr(args, "num_epochs", None),
                       seeds=tuple(range(args.seed, args.seed + args.seeds)), device=args.device,
                       workers=getattr(args, "workers", None), plots_dir=args.plots_dir,
-                      cache_dir=args.cache_dir, command=args.line)
+                      cache_dir=args.cache_dir, command=args.line, ledger=Ledger())
 
 
-def run_training(args: argparse.Namespace) -> None:
-    """Train what the command asks for; all, homework and answers also draw the written
-    answers' figures."""
-    names = {"all": list(args.sweeps), "homework": HOMEWORK}.get(
-        args.command, [args.command] if args.command in args.sweeps else [])
-    start = time.perf_counter()
-    if names:
-        sizes = {f"{split}_size": min(getattr(args, f"{split}_size"), args.limit)
-                 for split in SPLIT_SIZES}
+def run_training(args: argparse.Namespace, sweeps: dict[str, Explore]) -> None:
+    """Train what the command asks for (sweeps: main.py's, by name); all and homework also draw
+    the written answers' figures. A stop names, in a note, what it kept."""
+    names = {"all": list(sweeps), "homework": HOMEWORK}.get(args.command, [args.command])
+    start, before, running = time.perf_counter(), load_sweeps(args.plots_dir), None
+    sizes = {f"{split}_size": min(getattr(args, f"{split}_size"), args.limit)
+             for split in SPLIT_SIZES}
+    try:
         splits = load_data_mlp(getattr(args, "data", None), **sizes, seed=args.seed)
         embeddings, options = load_embeddings(args.embeddings), run_options(args)
-        for name in names:
-            args.running = name
-            args.sweeps[name](*splits, embeddings, options)
-        args.running = None
-        if args.quick:
-            print(f"--quick: {args.limit} reviews a split and {QUICK_EPOCHS} epochs, to check "
-                  f"that everything runs; its accuracies near 0.5 are expected")
-    if args.command in ("all", "homework", "answers"):
-        answers.visualize_activation_functions(args.plots_dir / "activation_functions.png")
-        answers.visualize_computation_graph(args.plots_dir / "computation_graph.png")
-    shown = Path(args.plots_dir) / "results.md" if names else args.plots_dir
-    print(f"done in {time.perf_counter() - start:.0f} s; see {shown}")
+        for running in names:
+            sweeps[running](*splits, embeddings, options)
+        running = None
+    except (KeyboardInterrupt, Stopped) as stop:
+        stop.add_note(what_was_kept(args.plots_dir, before, running))
+        raise
+    if args.quick:
+        print(f"--quick: {args.limit} reviews a split and {QUICK_EPOCHS} epochs, to check "
+              f"that everything runs; its accuracies near 0.5 are expected")
+    if args.command in ("all", "homework"):
+        draw_answers(args)
+    print(f"done in {time.perf_counter() - start:.0f} s; see {Path(args.plots_dir) / 'results.md'}")
+
+
+def draw_answers(args: argparse.Namespace) -> None:
+    """The written answers' figures, in args.plots_dir."""
+    answers.visualize_activation_functions(args.plots_dir / "activation_functions.png")
+    answers.visualize_computation_graph(args.plots_dir / "computation_graph.png")
+    if args.command == "answers":
+        print(f"done; see {args.plots_dir}")
 
 
 class Stopped(BaseException):
@@ -196,25 +206,21 @@ def _stop(signum: int, frame: object) -> None:
     raise Stopped
 
 
-def what_was_kept(args: argparse.Namespace, before: dict) -> str:
+def what_was_kept(plots_dir: Path, before: dict, running: str | None) -> str:
     """What a stopped run leaves: its finished configurations in results.json (or nothing), and
-    which plots are an earlier run's."""
-    path = Path(args.plots_dir) / RESULTS_FILE
+    which plots are an earlier run's (the running sweep's)."""
+    path = Path(plots_dir) / RESULTS_FILE
     finished = [f"{len(result.configs)} of {sweep}" for sweep, result
-                in load_sweeps(args.plots_dir).items() if result != before.get(sweep)]
+                in load_sweeps(plots_dir).items() if result != before.get(sweep)]
     said = (f"the finished configurations ({', '.join(finished)}) are in {path}" if finished
             else f"no configuration had finished; {path} is as it was")
-    running = getattr(args, "running", None)
-    return said + (f"; the {running} plots in {args.plots_dir} are an earlier run's"
+    return said + (f"; the {running} plots in {plots_dir} are an earlier run's"
                    if running else "")
 
 
 def main(argv: list[str] | None, sweeps: dict[str, Explore]) -> None:
     """Run the command that the command line asks for; sweeps: main.py's commands that train."""
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv, sweeps)
-    args.line, args.sweeps = shlex.join(["python", "main.py", *argv]), sweeps
-    before = load_sweeps(getattr(args, "plots_dir", PLOTS_DIR))
+    args = parse_args(sys.argv[1:] if argv is None else argv, sweeps)
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
         args.run(args)
@@ -222,7 +228,7 @@ def main(argv: list[str] | None, sweeps: dict[str, Explore]) -> None:
         sys.exit(f"error: {error}")
     except (KeyboardInterrupt, Stopped) as stop:
         stopped = isinstance(stop, Stopped)
-        kept = f": {what_was_kept(args, before)}" if args.run is run_training else ""
+        kept = "".join(f": {note}" for note in getattr(stop, "__notes__", []))
         sys.stderr.write(f"{'stopped' if stopped else 'interrupted'}{kept}\n")
         sys.exit(143 if stopped else 130)
     finally:

@@ -4,7 +4,8 @@
   switches); Sweep: a sweep's configurations and what its plots say they are of
 - RunOptions: how a sweep is run (epochs, seeds, device, workers, folders), defaults here
 - Trial, Outcome, Run, ConfigResult, SweepResult: one run to make, what it gave, its record,
-  a configuration's runs, a sweep's; results.json is their JSON (load_sweeps, save_sweep)
+  a configuration's runs, a sweep's; results.json is their JSON (load_sweeps, save_sweep);
+  Ledger: the runs one command has trained, for its sweeps to share
 - Recipe, KeptModel: a kept model, what rebuilds it, and its file (save, load, format version)
 """
 
@@ -103,6 +104,7 @@ class RunOptions:
     plots_dir: Path = PLOTS_DIR  # plots, results.json and results.md
     cache_dir: Path | None = CACHE_DIR  # the featurised splits (None: featurise anew)
     command: str | None = None  # the command line that asked for the sweep, for results.json
+    ledger: Ledger | None = None  # the runs this command has trained, read instead of retraining
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "seeds", tuple(self.seeds))
@@ -167,8 +169,8 @@ class Run:
 
     @property
     def best_epoch(self) -> int | None:
-        """The epoch (from 1) with the best dev accuracy; None if none finished."""
-        return self.dev_accs.index(max(self.dev_accs)) + 1 if self.dev_accs else None
+        """The epoch whose weights mlp.train kept (mlp.best_epoch); None if none finished."""
+        return mlp.best_epoch(self.dev_accs) if self.dev_accs else None
 
     @property
     def best_dev_acc(self) -> float | None:
@@ -197,6 +199,39 @@ class Run:
         """A run as results.json holds it (a KeyError if it lacks one of its fields)."""
         return cls(**{item.name: entry[item.name] if item.default is dataclasses.MISSING
                       else entry.get(item.name) for item in dataclasses.fields(cls)})
+
+
+class Ledger:
+    """The runs one command has trained, by what decides their numbers (the configuration but
+    its name, the seed, the epochs, the device): a sweep that needs a run already trained reads
+    it here instead of training it again. A run is kept as run_mlp gives it, without what a
+    runner watched beside it, and with its best weights where it kept them."""
+
+    def __init__(self) -> None:
+        self._runs: dict[tuple, tuple[Run, bytes | None]] = {}
+
+    @staticmethod
+    def _key(trial: Trial) -> tuple:
+        return dataclasses.replace(trial.config, name=""), trial.seed, trial.num_epochs, \
+            trial.device
+
+    def add(self, trial: Trial, run: Run) -> None:
+        """Keep a finished run (and its weights, if the trial kept them at its save_path)."""
+        saved = trial.save_path is not None and Path(trial.save_path).exists()
+        weights = Path(trial.save_path).read_bytes() if saved else None
+        if self._runs.get(self._key(trial), (None, None))[1] is None:  # weights over none
+            self._runs[self._key(trial)] = (
+                dataclasses.replace(run, neighbours=None, inside=None), weights)
+
+    def find(self, trial: Trial) -> Run | None:
+        """The trial's run if this command has trained it (with weights, written to the trial's
+        save_path, if it asks for them), else None."""
+        run, weights = self._runs.get(self._key(trial), (None, None))
+        if run is None or (trial.save_path is not None and weights is None):
+            return None
+        if trial.save_path is not None:
+            atomic_write(trial.save_path, lambda tmp: tmp.write_bytes(weights))
+        return run
 
 
 @dataclass(frozen=True)

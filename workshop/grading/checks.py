@@ -654,7 +654,7 @@ def judge_forward(seen: dict, expected: dict, draw: Draw) -> Verdict:
 
 
 # The skeleton's activations, as its list spells them: what each computes (any of these).
-ACTIVATIONS = {"Tanh": [torch.tanh], "ReLU": [torch.relu],
+ACTIVATION_FUNCTIONS = {"Tanh": [torch.tanh], "ReLU": [torch.relu],
                "GeLU": [F.gelu, lambda z: F.gelu(z, approximate="tanh")]}
 # Where an activation is checked on its own: negative, near zero, positive, large.
 DOMAIN = [-50.0, -6.0, -3.0, -1.5, -0.5, -1e-3, 0.0, 1e-3, 0.5, 1.5, 3.0, 6.0, 50.0]
@@ -706,9 +706,9 @@ def domain_problem(seen: dict, name: str) -> Problem | None:
         return Problem("wrong activation", f"self.activation gave {show(seen['got'])}")
     got = tensor(seen["got"]).double()
     if any(torch.allclose(got, function(torch.tensor(DOMAIN, dtype=torch.float64)), atol=1e-4)
-           for function in ACTIVATIONS[name]):
+           for function in ACTIVATION_FUNCTIONS[name]):
         return None
-    wanted = plain(ACTIVATIONS[name][0](torch.tensor(DOMAIN)))
+    wanted = plain(ACTIVATION_FUNCTIONS[name][0](torch.tensor(DOMAIN)))
     return Problem("wrong activation", f"self.activation computes {show(seen['got'])} on "
                                        f"{DOMAIN}; {name} gives {show(wanted)}")
 
@@ -726,7 +726,7 @@ def judge_activation(name: str) -> Callable[[dict, dict, Draw], Verdict]:
             # The activation is judged here, not the output layer (the forward item's).
             problems = [forward_problem(case, draw.inputs(args[0]), function, name,
                                         (lambda z: z, lambda z: z.softmax(1), function))
-                        for function in ACTIVATIONS[name]]
+                        for function in ACTIVATION_FUNCTIONS[name]]
             problem = None if None in problems else problems[0]
             if problem is not None and found and chosen is None:
                 verdict.notes.append(f"{call}: the activation is right; the model does not "
@@ -1313,7 +1313,7 @@ ITEMS: dict[str, Item] = {
     "layers": Item(("mlp",), probe_layers, judge_layers),
     "forward": Item(("mlp",), probe_forward, judge_forward),
     **{f"activation {name}": Item(("mlp",), probe_activation(name), judge_activation(name))
-       for name in ACTIVATIONS},
+       for name in ACTIVATION_FUNCTIONS},
     "accuracy": Item(("mlp",), probe_accuracy, judge_accuracy),
     "explore_mlp_activations": Item(("mlp", "main"), probe_sweep("explore_mlp_activations"),
                                     judge_sweep("explore_mlp_activations", SweepRules(

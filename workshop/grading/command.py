@@ -15,12 +15,13 @@ import os
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from workshop.data import DataError
 from workshop.grading import autograder, canvas, checks, reports, sandbox, similarity, summary
 from workshop.grading.grade import RUBRIC, Score, grade, load_rubric
-from workshop.grading.uploads import Found, find_submissions, unpack
+from workshop.grading.uploads import Upload, find_submissions, unpack
 
 SUMMARY = "Grade students' completions of the homework: points and feedback for each item."
 
@@ -59,9 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "'Name (id)'")
 
 
-def run(args: argparse.Namespace) -> None:
-    """Build the autograder, or grade every submission the paths name: print and write each as
-    it finishes, then the class's summary and similarity."""
+def run(args: argparse.Namespace, sweeps: dict[str, Callable]) -> None:
+    """Build the autograder, or grade every submission the paths name against this project's
+    sweeps (main.py's): print and write each as it finishes, then the class's summary and
+    similarity."""
     if args.autograder is not None:
         names = autograder.build(args.autograder, args.rubric)
         print(f"written {args.autograder}: {len(names)} files, setup.sh and run_autograder at "
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> None:
     if not args.paths:
         raise DataError("name the submissions to grade (PATH...), or --autograder FILE.zip")
     try:
-        graded = grade_all(args)
+        graded = grade_all(args, sweeps)
     except BaseException as error:
         if args.gradescope is not None:  # a grade and its reason, whatever happened
             reports.write_json(args.gradescope, failed(error))
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> None:
               f"{'s' * (len(pairs) != 1)} for a person to read")
 
 
-def grade_all(args: argparse.Namespace) -> list[Found]:
+def grade_all(args: argparse.Namespace, sweeps: dict[str, Callable]) -> list[Upload]:
     """Grade the submissions the paths name into args.out (and, with --gradescope, the one
     submission's results there as its items finish); the submissions graded."""
     rubric = load_rubric(args.rubric)
@@ -100,14 +102,14 @@ def grade_all(args: argparse.Namespace) -> list[Found]:
           f"{rubric.limits.seconds:g} s each\n{run.boundary}", flush=True)
     start = time.monotonic()
 
-    def progress(submission: Found, scores: dict[str, Score]) -> None:
+    def progress(submission: Upload, scores: dict[str, Score]) -> None:
         if args.gradescope is not None:
             pending = [item for item in checks.ITEMS if item not in scores]
             reports.write_json(args.gradescope, reports.gradescope(
                 list(scores.values()), time.monotonic() - start, rubric, pending))
 
     for submission, layout, scores in grade(submissions, rubric, max(args.jobs, 1),
-                                            args.sweeps, checks.Draw(run.draw), progress):
+                                            sweeps, checks.Draw(run.draw), progress):
         scores = reports.regrade(submission, scores, overrides)
         reports.write_grades(args.out, submission, layout, scores, time.monotonic() - start,
                              run, rubric)
@@ -149,7 +151,7 @@ def failed(error: BaseException) -> dict:
             "tests": []}
 
 
-def compare(submissions: list[Found], out: Path, skeleton: Path | None) -> list:
+def compare(submissions: list[Upload], out: Path, skeleton: Path | None) -> list:
     """similarity.md in out, each submission's code read from a fresh unpacking."""
     with tempfile.TemporaryDirectory(prefix="hw3-similar-") as scratch:
         homes = {}

@@ -15,6 +15,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,12 +23,23 @@ import mlp
 from workshop.data import DataError
 from workshop.grading import checks, sandbox
 from workshop.grading.launcher import Launcher, Order, outputs
-from workshop.grading.uploads import Found, Layout, unpack
+from workshop.grading.uploads import Layout, Upload, unpack
 from workshop.records import RunOptions
 
 RUBRIC = Path(__file__).resolve().parent / "rubric.toml"
 PROJECT = Path(__file__).resolve().parents[2]  # mlp.py, main.py and workshop/
-NEEDS_LOOK = "NEEDS A LOOK"  # a status: the grader could not judge; a person should
+
+
+class Status(StrEnum):
+    """What became of one item of one submission."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"  # some cases failed: points for the cases that passed
+    ERROR = "ERROR"  # the code raised, timed out or broke the boundary
+    NOT_GRADED = "NOT GRADED"  # no points in the rubric, or the files it needs are missing
+    NEEDS_LOOK = "NEEDS A LOOK"  # the grader could not judge; a person should
+
+
 @dataclass(frozen=True)
 class Rubric:
     """Each item's points (0: not graded), the limits each runs under, who sees each item's
@@ -41,12 +53,12 @@ class Rubric:
 
 @dataclass(frozen=True)
 class Score:
-    """One item of one submission: its status (PASS, FAIL, ERROR or NOT GRADED), points, what
-    to tell, what the code printed while it ran, why a person should look at it too ('' if
-    nothing), its failed cases as records, and a TA's regrade."""
+    """One item of one submission: its status, points, what to tell, what the code printed
+    while it ran, why a person should look at it too ('' if nothing), its failed cases as
+    records, and a TA's regrade."""
 
     item: str
-    status: str
+    status: Status
     points: float
     most: float
     why: str
@@ -120,10 +132,10 @@ def _staging() -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def grade(submissions: list[Found], rubric: Rubric, at_once: int,
+def grade(submissions: list[Upload], rubric: Rubric, at_once: int,
           sweeps: dict[str, Callable], draw: checks.Draw,
-          progress: Callable[[Found, dict[str, Score]], object] | None = None
-          ) -> Iterator[tuple[Found, Layout, list[Score]]]:
+          progress: Callable[[Upload, dict[str, Score]], object] | None = None
+          ) -> Iterator[tuple[Upload, Layout, list[Score]]]:
     """Each submission with where its files were found and its scores, item by item, as its
     last item finishes: every item probed on the draw's inputs in a sandbox on a copy of its
     own, at_once at a time, and judged here against what this project's completion (its mlp,
@@ -179,7 +191,7 @@ def _run(launcher: Launcher, orders: list[Order], at_once: int
         orders = again
 
 
-def _plan(submission: Found, staging: Path, rubric: Rubric, private: tuple[Path, ...],
+def _plan(submission: Upload, staging: Path, rubric: Rubric, private: tuple[Path, ...],
           draw: checks.Draw) -> tuple[Layout, list[tuple[str, Score | Order]]]:
     """Where the submission's files are, and for each item: its Score if it is not graded, else
     the Order of the task that grades it with the other items it is run with (on a copy of the
@@ -199,7 +211,7 @@ def _plan(submission: Found, staging: Path, rubric: Rubric, private: tuple[Path,
             why = ("0 points in the rubric" if points == 0 else trouble or
                    f"no {missing[0]} in the submission" + (" beside mlp.py" if home else "")
                    + found)
-            planned.append((item, Score(item, "NOT GRADED", 0.0, points, why,
+            planned.append((item, Score(item, Status.NOT_GRADED, 0.0, points, why,
                                         failures=(checks.Failure(item, "not graded", why),))))
         else:
             graded.append(item)
@@ -228,21 +240,21 @@ def score(item: str, points: float, ran: sandbox.Ran, expected: dict,
     error = ran.error or value.get("error")
     if error:
         failure = checks.Failure(item, error_kind(error), error)
-        return Score(item, "ERROR", 0.0, points, error, output, look, (failure,))
+        return Score(item, Status.ERROR, 0.0, points, error, output, look, (failure,))
     try:
         verdict = checks.ITEMS[item].judge(value["observed"][item], expected, draw)
     except Exception as error:  # the grader's own bug, or data it did not foresee
-        return Score(item, NEEDS_LOOK, 0.0, points,
+        return Score(item, Status.NEEDS_LOOK, 0.0, points,
                      f"the grader could not judge this item ({type(error).__name__}: {error}); "
                      f"a person should look at it", output)
     look = "; ".join([*dict.fromkeys(verdict.look), *[look] * bool(look)])
     notes = "".join(f"\nNote: {note}" for note in dict.fromkeys(verdict.notes))
     if verdict.passed >= verdict.cases - 1e-9:
-        return Score(item, "PASS", points, points, f"every case passes{notes}", output, look)
+        return Score(item, Status.PASS, points, points, f"every case passes{notes}", output, look)
     said = [failure.line for failure in verdict.failures]
     lines = [f"- {line}" + (f" ({said.count(line)} cases)" if said.count(line) > 1 else "")
              for line in dict.fromkeys(said)]
-    return Score(item, "FAIL", round(points * verdict.passed / verdict.cases, 2), points,
+    return Score(item, Status.FAIL, round(points * verdict.passed / verdict.cases, 2), points,
                  "\n".join([f"{len(said)} cases fail:", *lines]) + notes, output, look,
                  tuple(verdict.failures))
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from workshop.data import DataError
 from workshop.files import atomic_write
 from workshop.grading import checks
-from workshop.grading.grade import NEEDS_LOOK, Rubric, Score
-from workshop.grading.uploads import Found, Layout
+from workshop.grading.grade import Rubric, Score, Status
+from workshop.grading.uploads import Layout, Upload
 
 SHOWN_OUTPUT = 4000  # characters of what an item printed, kept in its report
 
@@ -54,13 +54,13 @@ def earlier_rows(out: Path, run: GradingRun) -> list[dict]:
     return [row for row in read_grades(out) if row.get("run") != run.started]
 
 
-def summary_lines(submission: Found, scores: list[Score]) -> list[str]:
+def summary_lines(submission: Upload, scores: list[Score]) -> list[str]:
     """The console's lines for one submission: its total, then a line per item."""
     total, most = sum(s.points for s in scores), sum(s.most for s in scores)
     lines = [f"{submission.id}: {total:g} / {most:g}"]
     for s in scores:
         first = " ".join(s.why.split("\n- ", 1)[-1].split())  # its first case, on one line
-        why = "" if s.status == "PASS" else f"  {shortened(first, 150)}"
+        why = "" if s.status == Status.PASS else f"  {shortened(first, 150)}"
         lines.append(f"  {s.status:<12} {s.points:>5g} / {s.most:<3g} {s.item}{why}")
     return lines
 
@@ -72,10 +72,11 @@ def shortened(text: str, most: int) -> str:
 
 def _printed(s: Score) -> str:
     """What an item that lost points printed, for its report ('' if nothing)."""
-    return s.output.rstrip()[-SHOWN_OUTPUT:] if s.status != "PASS" and s.output.strip() else ""
+    shown = s.status != Status.PASS and s.output.strip()
+    return s.output.rstrip()[-SHOWN_OUTPUT:] if shown else ""
 
 
-def report_markdown(submission: Found, layout: Layout, scores: list[Score],
+def report_markdown(submission: Upload, layout: Layout, scores: list[Score],
                     run: GradingRun) -> str:
     """report.md: the files graded, the points of each item, then for each that lost points (or
     asks a person to look, or was regraded) what was wrong and what the submission printed
@@ -93,7 +94,7 @@ def report_markdown(submission: Found, layout: Layout, scores: list[Score],
              *(f"| {s.item} | {s.status}{' (needs a look)' * bool(s.look)} | "
                f"{s.points:g} / {s.most:g} |" for s in scores)]
     for s in scores:
-        if s.status != "PASS" or "\nNote: " in s.why or s.look:
+        if s.status != Status.PASS or "\nNote: " in s.why or s.look:
             lines += ["", f"## {s.item}: {s.status}", "", s.why]
             lines += [f"\nNEEDS A LOOK: {s.look}"] if s.look else []
             if _printed(s):
@@ -115,7 +116,7 @@ def gradescope(scores: list[Score], seconds: float, rubric: Rubric,
             "output_format": "md", "test_output_format": "md", "visibility": "visible",
             "stdout_visibility": rubric.stdout_visibility,
             "tests": [{"name": s.item, "score": s.points, "max_score": s.most,
-                       "status": "passed" if s.status == "PASS" else "failed",
+                       "status": "passed" if s.status == Status.PASS else "failed",
                        "output": s.why + (f"\n\nNEEDS A LOOK: {s.look}" if s.look else "")
                        + (f"\n\nWhat it printed:\n\n```\n{_printed(s)}\n```"
                           if _printed(s) else ""),
@@ -135,7 +136,7 @@ COLUMNS = ["submission", "user_id", "submission_id", "late", "files", *checks.IT
            "needs_a_look", "regraded", "failures", "run"]
 
 
-def write_grades(out: Path, submission: Found, layout: Layout, scores: list[Score],
+def write_grades(out: Path, submission: Upload, layout: Layout, scores: list[Score],
                  seconds: float, run: GradingRun, rubric: Rubric) -> None:
     """The submission's report.md and results.json in out/<id>/, and its row of out/grades.csv
     (the rows of other submissions, from this run or an earlier one, stay, each with its
@@ -152,7 +153,8 @@ def write_grades(out: Path, submission: Found, layout: Layout, scores: list[Scor
         "files": exported or ", ".join(layout.graded),
         **{s.item: f"{s.points:g}" for s in scores},
         "total": f"{sum(s.points for s in scores):g}",
-        "needs_a_look": "; ".join(s.item for s in scores if s.status == NEEDS_LOOK or s.look),
+        "needs_a_look": "; ".join(s.item for s in scores
+                                  if s.status == Status.NEEDS_LOOK or s.look),
         "regraded": "; ".join(f"{s.item}: {s.regraded}" for s in scores if s.regraded),
         "failures": "; ".join(dict.fromkeys(
             f"{s.item}: {failure.kind}" + (f" ({failure.hint})" if failure.hint else "")
@@ -198,7 +200,7 @@ def read_overrides(path: Path, rubric: Rubric) -> dict[tuple[str, str], tuple[fl
                         f"({error})") from None
 
 
-def regrade(submission: Found, scores: list[Score],
+def regrade(submission: Upload, scores: list[Score],
             overrides: dict[tuple[str, str], tuple[float, str]]) -> list[Score]:
     """The scores with a TA's regrades applied, each saying so and why."""
     changed = []

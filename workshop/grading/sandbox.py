@@ -353,7 +353,7 @@ def _drop_privileges(task: Task) -> None:
     os.setuid(user.pw_uid)
 
 
-def _children(pid: int) -> list[int]:
+def _child_pids(pid: int) -> list[int]:
     """The processes whose parent is pid (Linux's /proc; none elsewhere)."""
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -366,7 +366,7 @@ def _end_descendants() -> int:
     """Kill every process this one started that is still there (detached ones come back to it,
     a subreaper), and reap them: how many there were."""
     ended = 0
-    while children := _children(os.getpid()):
+    while children := _child_pids(os.getpid()):
         for pid in children:
             with contextlib.suppress(OSError):
                 if _LIBC is not None:  # os.kill is audited, and refused beyond the group
@@ -450,7 +450,7 @@ class LocalForker:
                 if done:
                     self.running.discard(pid)
                     ended.append((pid, status))
-        for pid in _children(os.getpid()):
+        for pid in _child_pids(os.getpid()):
             if pid not in self.running:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)

@@ -27,10 +27,11 @@ DEFINES = {"mlp": ("def featurize", "class SentimentClassifier"),
 
 
 @dataclass(frozen=True)
-class Found:
-    """A submission: its id (a folder's or a zip's name, or a Canvas student's), where it is,
-    and for a Canvas export its files (each under the name the student gave it), ids, late mark
-    and the exported files graded."""
+class Upload:
+    """A submission as it was handed in, before any of its code is loaded (that is
+    checks.Submission): its id (a folder's or a zip's name, or a Canvas student's), where it
+    is, and for a Canvas export its files (each under the name the student gave it), ids, late
+    mark and the exported files graded."""
 
     id: str
     path: Path
@@ -52,7 +53,7 @@ class Layout:
     look: str = ""
 
 
-def find_submissions(paths: Iterable[str | os.PathLike], single: bool = False) -> list[Found]:
+def find_submissions(paths: Iterable[str | os.PathLike], single: bool = False) -> list[Upload]:
     """The submissions that paths name: a submission (a folder or zip holding the homework,
     anywhere inside), or a folder of submissions (a subfolder or zip each, or a Canvas export's
     files). single: each path is one submission, whatever it holds (a Gradescope upload)."""
@@ -61,15 +62,15 @@ def find_submissions(paths: Iterable[str | os.PathLike], single: bool = False) -
         if not path.exists():
             raise DataError(f"no submission or folder {path}")
         students = canvas.exported(path) if path.is_dir() and not single else []
-        found += [Found(_id(Path(student.student)), path, student.files, student.user_id,
+        found += [Upload(_id(Path(student.student)), path, student.files, student.user_id,
                         student.submission_id, student.late) for student in students]
         taken = {file for student in students for _, file in student.files}
-        children = [child for child in _children(path) if child not in taken] \
+        children = [child for child in _entries(path) if child not in taken] \
             if not single and path.is_dir() and not _holds_homework(path) else []
         if children:
-            found += [Found(_id(child), child) for child in children]
+            found += [Upload(_id(child), child) for child in children]
         elif not students:
-            found.append(Found(_id(path), path))
+            found.append(Upload(_id(path), path))
     ids = [submission.id for submission in found]
     repeated = sorted({name for name in ids if ids.count(name) > 1})
     if repeated:
@@ -91,7 +92,7 @@ def _holds_homework(folder: Path) -> bool:
         HOMEWORK.fullmatch(child.name) for child in folder.iterdir() if child.is_dir())
 
 
-def _children(folder: Path) -> list[Path]:
+def _entries(folder: Path) -> list[Path]:
     """A folder's subfolders and zips that could be submissions, sorted (a folder of one is a
     single submission in a wrapper, not a class)."""
     children = sorted(child for child in folder.iterdir() if not child.name.startswith(".")
@@ -100,7 +101,7 @@ def _children(folder: Path) -> list[Path]:
     return children if len(children) > 1 else []
 
 
-def unpack(submission: Found, into: Path) -> Layout:
+def unpack(submission: Upload, into: Path) -> Layout:
     """Copy or unzip the submission's files into `into` (files over LARGEST_FILE left out, zips
     unpacked where they are, a zip within a zip too), and locate its homework there."""
     if submission.files:  # a Canvas student's: each file under the name the student gave it

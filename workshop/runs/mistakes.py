@@ -123,7 +123,7 @@ def median_words(mistaken: list[str], others: list[str]) -> dict:
             "difference_95": _bootstrap(lambda rows: np.median(rows, axis=-1), *lengths)}
 
 
-def plain(text: str) -> str:
+def one_line(text: str) -> str:
     """A review's text as one line of plain text: no HTML line breaks, no table bars."""
     return " ".join(re.sub(r"<br\s*/?>", " ", text).split()).replace("|", "/")
 
@@ -164,7 +164,7 @@ def mistakes_markdown(every: dict) -> str:
                            ("false_negatives", "positive reviews called negative")):
             lines += [f"### {title.capitalize()}", "", "| P(positive) | review (its start) |",
                       "| --- | --- |"]
-            lines += [f"| {item['p_positive']:.3f} | {plain(item['text'])} |"
+            lines += [f"| {item['p_positive']:.3f} | {one_line(item['text'])} |"
                       for item in entry[way]]
             lines.append("")
     return "\n".join(lines)

@@ -1,5 +1,6 @@
-"""How a sweep runs: every configuration trained with each of its seeds, side by side in worker
-processes, each recorded in results.json as soon as it finishes; then the sweep's best model
+"""How a sweep runs: every configuration trained with each of its seeds, the runs side by side in
+worker processes (or read from the command's ledger, where another sweep trained them), each
+configuration recorded in results.json as its last run finishes; then the sweep's best model
 kept with what rebuilds it.
 
 A sweep is a list of configurations (records.Config) and a runner: run(trial, data, on_epoch)
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import itertools
 import multiprocessing
 import multiprocessing.pool
 import os
@@ -41,6 +43,7 @@ from workshop.records import (
     Trial,
 )
 from workshop.runs import results
+from workshop.runs.batches import Batches
 from workshop.runs.features import Featurised
 
 PR_SET_PDEATHSIG = 1  # prctl's option (linux/prctl.h): a signal for when the parent ends
@@ -51,71 +54,108 @@ def run_homework(trial: Trial, data: Featurised, on_epoch: Callable[[int], objec
     """The homework's runner: mlp.run_mlp on the featurised splits."""
     config = trial.config.run_config(trial.num_epochs, trial.seed, trial.save_path)
     result = mlp.run_mlp(config, data.embeddings, data.dev, data.train, data.test,
-                        device=trial.device, progress=False, on_epoch=on_epoch)
+                        device=trial.device, progress=False, on_epoch=on_epoch,
+                        make_batches=Batches)
     return Outcome(mlp.RunResult(*result))  # by name, whatever run_mlp it was (a 6-tuple)
 
 
 # ----------------------------------------------------------------------------------------------
-# One configuration, each of its seeds
+# One run
 
 
 @dataclass(frozen=True)
 class Job:
-    """One configuration to train with each seed: what a worker is sent."""
+    """One run to make, and the runner that makes it: what a worker is sent."""
 
     run: Runner
-    trials: list[Trial]
+    trial: Trial
 
 
-def train_config(job: Job, data: object, on_epoch: Callable[[int], object]) -> ConfigResult:
-    """The configuration with its runs: one Run per trial of job.run(trial, data, on_epoch)."""
-    runs = []
-    for trial in job.trials:
-        start = time.perf_counter()
-        outcome = job.run(trial, data, on_epoch)
-        for epoch in range(len(outcome.result.dev_accs) + 1, trial.num_epochs + 1):
-            on_epoch(epoch)  # a diverged run's untrained epochs count as done: the bar ends full
-        runs.append(Run.of(trial, outcome, time.perf_counter() - start))
-    return ConfigResult(job.trials[0].config, runs)
+def train_trial(job: Job, data: object, on_epoch: Callable[[int], object]) -> Run:
+    """The record of job.run(trial, data, on_epoch), with its seconds."""
+    start = time.perf_counter()
+    outcome = job.run(job.trial, data, on_epoch)
+    for epoch in range(len(outcome.result.dev_accs) + 1, job.trial.num_epochs + 1):
+        on_epoch(epoch)  # a diverged run's untrained epochs count as done: the bar ends full
+    return Run.of(job.trial, outcome, time.perf_counter() - start)
 
 
 # ----------------------------------------------------------------------------------------------
-# A sweep: every configuration side by side, each recorded as it finishes
+# A sweep: every run side by side, each configuration recorded as its last run finishes
 
 
 def train_sweep(sweep: str, configs: list[Config], run: Runner, data: object,
                 options: RunOptions, num_epochs: int, sizes: list[int],
-                keep_weights: bool = False) -> list[ConfigResult]:
+                keep_weights: bool = False, reads_ledger: bool = True) -> list[ConfigResult]:
     """Each configuration with its runs of run(trial, data), trained side by side and put into
-    results.json as it finishes, under a progress bar of the epochs done (in a terminal).
-    keep_weights: each configuration's first run keeps its best weights, at
-    weights_path(options.plots_dir, sweep, index of the configuration), for keep_best."""
-    workers = options.workers or (os.cpu_count() if options.device == "cpu" else 1)
-    # Largest models first, so that no worker is left alone with a big one at the end.
-    order = sorted(range(len(configs)), key=lambda i: -sum(configs[i].hidden_dims))
-    jobs = [Job(run, [Trial(configs[i], seed, num_epochs, options.device,
-                            weights_path(options.plots_dir, sweep, i)
-                            if keep_weights and seed == options.seeds[0] else None)
-                      for seed in options.seeds]) for i in order]
+    results.json as its last run finishes, under a progress bar of the epochs done (in a
+    terminal). keep_weights: each configuration's first run keeps its best weights, at
+    weights_path(options.plots_dir, sweep, index of the configuration), for keep_best.
+    reads_ledger: a run that options.ledger holds is read, not trained again (a runner that
+    watches more than run_mlp gives passes False); every run trained goes into it."""
+    trials = [[Trial(config, seed, num_epochs, options.device,
+                     weights_path(options.plots_dir, sweep, index)
+                     if keep_weights and seed == options.seeds[0] else None)
+               for seed in options.seeds] for index, config in enumerate(configs)]
     recorded = SweepResult(num_epochs, list(options.seeds), sizes, options.command,
                            f"{platform.machine()}, {cpu_name()}, {os.cpu_count()} CPUs, "
                            f"torch {torch.__version__}")
-    print(f"{sweep}: {len(jobs)} configurations, {len(jobs) * len(options.seeds)} runs, "
-          f"{min(workers, len(jobs))} at a time", flush=True)
-    done: list[ConfigResult | None] = [None] * len(jobs)
+    runs: list[list[Run | None]] = [[None] * len(options.seeds) for _ in configs]
+    done: list[ConfigResult | None] = [None] * len(configs)
+
+    def finish(at: tuple[int, int], run_record: Run) -> None:
+        runs[at[0]][at[1]] = run_record
+        if all(runs[at[0]]):
+            done[at[0]] = ConfigResult(configs[at[0]], runs[at[0]])
+            finished = [result for result in done if result is not None]
+            results.record(options.plots_dir, sweep, dataclasses.replace(
+                recorded, configs=finished, complete=len(finished) == len(configs)))
+            tqdm.write(results.summary_line(sweep, done[at[0]]))
+
     try:
-        with tqdm(total=len(jobs) * len(options.seeds) * num_epochs, desc=sweep, unit="epoch",
-                  disable=None, dynamic_ncols=True) as bar:
-            for index, result in side_by_side(jobs, data, workers, bar):
-                done[order[index]] = result
-                finished = [result for result in done if result is not None]
-                results.record(options.plots_dir, sweep, dataclasses.replace(
-                    recorded, configs=finished, complete=len(finished) == len(jobs)))
-                bar.write(results.summary_line(sweep, result))
+        _train_all(sweep, trials, run, data, options, reads_ledger, finish)
     except BaseException:  # stopped or failed: the weights kept so far are no use to anyone
         remove_weights(options.plots_dir, sweep, len(configs))
         raise
     return done
+
+
+def _train_all(sweep: str, trials: list[list[Trial]], run: Runner, data: object,
+               options: RunOptions, reads_ledger: bool,
+               finish: Callable[[tuple[int, int], Run], None]) -> None:
+    """finish((configuration, seed index), run) for every trial: read from the ledger, or
+    trained side by side (longest first) and added to it."""
+    ledger = options.ledger
+    places = [(i, j) for i, row in enumerate(trials) for j in range(len(row))]
+    found = {at: ledger.find(trials[at[0]][at[1]]) for at in places
+             if ledger is not None and reads_ledger}
+    to_train = sorted((at for at in places if found.get(at) is None),
+                      key=lambda at: expected_cost(trials[at[0]][at[1]].config), reverse=True)
+    workers = min(options.workers or (os.cpu_count() if options.device == "cpu" else 1),
+                  max(len(to_train), 1))
+    print(f"{sweep}: {len(trials)} configurations, {len(places)} runs, {len(to_train)} to train, "
+          f"{workers} at a time", flush=True)
+    with tqdm(total=len(places) * trials[0][0].num_epochs, desc=sweep, unit="epoch",
+              disable=None, dynamic_ncols=True) as bar:
+        for at in places:
+            if found.get(at) is not None:
+                bar.update(trials[at[0]][at[1]].num_epochs)
+                finish(at, found[at])
+        jobs = [Job(run, trials[i][j]) for i, j in to_train]
+        for index, run_record in side_by_side(jobs, data, workers, bar):
+            if ledger is not None:
+                ledger.add(jobs[index].trial, run_record)
+            finish(to_train[index], run_record)
+
+
+def expected_cost(config: Config) -> tuple[int, int]:
+    """How long a run of the configuration takes, roughly, to train the longest first (so that
+    no worker is left alone with one at the end): the weights its examples pass through (a
+    table of word vectors that learns, beyond's, the most of all), then its steps per epoch."""
+    widths = [50, *config.hidden_dims, 2]
+    weights = sum(a * b for a, b in itertools.pairwise(widths))
+    learned = 0 if config.learned is None else 10**7 * (1 + config.learned.bigrams)
+    return weights + learned, -config.batch_size
 
 
 def cpu_name() -> str:
@@ -208,10 +248,10 @@ def _count_epoch(epoch: int) -> None:
         epochs_done.value += 1
 
 
-def _train_in_worker(numbered_job: tuple[int, Job]) -> tuple[int, ConfigResult]:
-    """train_config in a worker: (the job's index, its configuration with its runs)."""
+def _train_in_worker(numbered_job: tuple[int, Job]) -> tuple[int, Run]:
+    """train_trial in a worker: (the job's index, its run)."""
     index, job = numbered_job
-    return index, train_config(job, _in_worker["data"], _count_epoch)
+    return index, train_trial(job, _in_worker["data"], _count_epoch)
 
 
 def _pool(context: multiprocessing.context.BaseContext, workers: int,
@@ -237,13 +277,13 @@ def _pool(context: multiprocessing.context.BaseContext, workers: int,
 
 
 def side_by_side(jobs: Sequence[Job], data: object, workers: int,
-                 bar: tqdm) -> Iterator[tuple[int, ConfigResult]]:
-    """(index, train_config(jobs[index], data)) for every job as it finishes, with bar
+                 bar: tqdm) -> Iterator[tuple[int, Run]]:
+    """(index, train_trial(jobs[index], data)) for every job as it finishes, with bar
     following the epochs. With workers > 1 they run that many at a time in worker processes,
     which get data once, when they start: one run at batch 64 cannot keep two cores busy."""
-    if workers == 1:
+    if workers == 1 or not jobs:
         for index, job in enumerate(jobs):
-            yield index, train_config(job, data, lambda epoch: bar.update())
+            yield index, train_trial(job, data, lambda epoch: bar.update())
         return
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     epochs_done = context.Value("q", 0)  # counted by the workers, shown by this process

@@ -28,7 +28,6 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
-from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 import mlp
@@ -37,6 +36,7 @@ from workshop.files import save_figure
 from workshop.models import PAD, BagClassifier, bag_of_ids
 from workshop.records import Config, ConfigResult, Outcome, Recipe, RunOptions, Sweep, Trial
 from workshop.runs import homework, sweeps
+from workshop.runs.batches import Batches
 from workshop.runs.features import Featurised, make_datasets
 from workshop.runs.plots import per_seed
 
@@ -76,16 +76,24 @@ def recipe(config: Config, data: BagData) -> Recipe:
 
 
 class Bags(Dataset):
-    """Reviews as bags of ids: bags[indices] is a batch (ids padded with PAD, labels)."""
+    """Reviews as bags of ids, one after another: bags[indices] (a tensor of indices, as
+    Batches cuts them) is a batch (ids padded with PAD, labels), built without a Python loop."""
 
     def __init__(self, ids: list[torch.Tensor], labels: list[int]) -> None:
-        self.ids, self.labels = ids, torch.tensor(labels)
+        self.lengths = torch.tensor([len(bag) for bag in ids], dtype=torch.int64)
+        self.starts = self.lengths.cumsum(dim=0) - self.lengths  # where each bag's ids begin
+        self.flat = torch.cat([*ids, torch.zeros(0, dtype=torch.int64)])
+        self.labels = torch.tensor(labels)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.labels)
 
-    def __getitem__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        ids = pad_sequence([self.ids[i] for i in indices], batch_first=True, padding_value=PAD)
+    def __getitem__(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lengths = self.lengths[indices]  # (batch,)
+        rows = torch.arange(len(lengths)).repeat_interleave(lengths)  # each id's bag in the batch
+        columns = torch.arange(len(rows)) - (lengths.cumsum(dim=0) - lengths)[rows]
+        ids = torch.full((len(lengths), int(lengths.max())), PAD)
+        ids[rows, columns] = self.flat[self.starts[indices][rows] + columns]
         return ids, self.labels[indices]  # (batch, longest bag), (batch,)
 
 
@@ -130,7 +138,7 @@ def bag_datasets(splits: mlp.Splits, features: Featurised) -> BagData:
 
 
 class Optimizers:
-    """Optimizers that mlp.train steps as one (it calls zero_grad and step): SparseAdam for the
+    """Optimizers that mlp.train steps as one (it calls zero_grad and step): RowAdam for the
     table's sparse gradients, Adam for the head's."""
 
     def __init__(self, *optimizers: torch.optim.Optimizer) -> None:
@@ -143,6 +151,44 @@ class Optimizers:
     def step(self) -> None:
         for optimizer in self.optimizers:
             optimizer.step()
+
+
+class RowAdam(torch.optim.Optimizer):
+    """torch.optim.SparseAdam's update, made on the rows that a step's gradient holds with
+    index_select and index_add_: the same numbers, where SparseAdam's sparse_mask reads the
+    whole table at every step (most of a bigram model's time, its table being a million rows)."""
+
+    def __init__(self, params: object, lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One update of every parameter that has a (sparse) gradient."""
+        for group in self.param_groups:
+            for param in (param for param in group["params"] if param.grad is not None):
+                state = self.state[param]
+                if not state:
+                    state.update(step=0, exp_avg=torch.zeros_like(param),
+                                 exp_avg_sq=torch.zeros_like(param))
+                state["step"] += 1
+                self._update_rows(param, param.grad.coalesce(), state, group)
+
+    @staticmethod
+    def _update_rows(param: torch.Tensor, grad: torch.Tensor, state: dict, group: dict) -> None:
+        """SparseAdam's arithmetic, step for step, on the gradient's rows (each once)."""
+        (beta1, beta2), step = group["betas"], state["step"]
+        rows, values = grad.indices()[0], grad.values()  # (n,), (n, dim)
+        old_avg = state["exp_avg"].index_select(0, rows)
+        avg_update = values.sub(old_avg).mul_(1 - beta1)  # avg += (1 - beta1) (grad - avg)
+        state["exp_avg"].index_add_(0, rows, avg_update)
+        old_sq = state["exp_avg_sq"].index_select(0, rows)
+        sq_update = values.pow(2).sub_(old_sq).mul_(1 - beta2)
+        state["exp_avg_sq"].index_add_(0, rows, sq_update)
+        numer = avg_update.add_(old_avg)
+        denom = sq_update.add_(old_sq).sqrt_().add_(group["eps"])
+        step_size = group["lr"] * math.sqrt(1 - beta2**step) / (1 - beta1**step)
+        param.index_add_(0, rows, -step_size * numer.div_(denom))
 
 
 def initial_table(init: str, embeddings: WordVectors, vocabulary: list[str],
@@ -175,7 +221,7 @@ def run_bags(trial: Trial, embeddings: WordVectors, vocabulary: list[str], bags:
              progress: bool = False) -> Outcome:
     """Train one bag model the way mlp.run_mlp trains the homework's (seed, then mlp.train and
     mlp.evaluate on the same batches) but for what run_mlp cannot do: build a BagClassifier and
-    step its table with SparseAdam. With learned.neighbours, the Outcome also holds the
+    step its table with RowAdam. With learned.neighbours, the Outcome also holds the
     neighbours of QUERIES "before" and "after" training."""
     config, learned = trial.config, trial.config.learned
     torch.manual_seed(trial.seed)  # initialisation and batch order
@@ -185,13 +231,13 @@ def run_bags(trial: Trial, embeddings: WordVectors, vocabulary: list[str], bags:
     before = nearest_neighbours(table, vocabulary, QUERIES) if learned.neighbours else None
     model = BagClassifier(table, list(config.hidden_dims), config.activation).to(trial.device)
     optimizer = Optimizers(
-        torch.optim.SparseAdam(model.bag.parameters(), lr=learned.embedding_lr),
+        RowAdam(model.bag.parameters(), lr=learned.embedding_lr),
         torch.optim.Adam(model.head.parameters(), lr=config.lr))
-    curves = mlp.train(model, optimizer, mlp.create_dataloader(bags.train, config.batch_size),
-                       mlp.create_dataloader(bags.dev, config.batch_size, shuffle=False),
+    curves = mlp.train(model, optimizer, Batches(bags.train, config.batch_size),
+                       Batches(bags.dev, config.batch_size, shuffle=False),
                        trial.num_epochs, trial.save_path, progress=progress, on_epoch=on_epoch)
     test_loss, test_acc = (
-        mlp.evaluate(model, mlp.create_dataloader(bags.test, config.batch_size, shuffle=False))
+        mlp.evaluate(model, Batches(bags.test, config.batch_size, shuffle=False))
         if curves.dev_accs else (math.nan, math.nan))
     neighbours = None
     if before is not None:

@@ -9,9 +9,10 @@ project's own code.
    sweep's one layer of 512 for reference), with each seed, while torch's global hooks watch.
    At steps sampled densely early (where a failure happens) and at the end of every epoch they
    record, for each hidden layer, the mean and spread of its activations on a fixed dev batch
-   and the share of its units that are saturated; for each layer, the norm of its weight
-   gradient and log10(|dw| / |w|), the size of an update against the weights it changes,
-   averaged over the steps since the last sample.
+   and the share of its outputs (each unit on each review) that are saturated; for each layer,
+   the norm of its weight gradient and log10(|dw| / |w|), the size of an update against the
+   weights it changes, averaged over the steps since the last sample. They are runs of those
+   sweeps too: `python main.py` trains them here first, and the sweeps read them.
 2. Demonstrations of hw3.md's answers: constant initialisation keeps a layer's units identical
    (concepts 1 and 6, XOR 4); from all zeros only the output bias of the XOR network moves
    (XOR 3); the gradient that reaches the first layer shrinks with depth (activations 3,
@@ -78,8 +79,12 @@ def run_diagnose(sweep: Sweep, demonstrated: Demonstrated, splits: mlp.Splits,
     was seen inside), run the demonstrations (diagnose.json), and draw their plots."""
     options = options or RunOptions()
     data = make_datasets(splits, embeddings, options.cache_dir)
+    # Watched as they train, so never read from the ledger; put there, with the first seed's
+    # best weights, for the sweeps that train the same configurations after this one.
     watched = sweeps.train_sweep(sweep.name, sweep.configs, run_watched, data, options,
-                               options.num_epochs or sweep.num_epochs, data.sizes)
+                                 options.num_epochs or sweep.num_epochs, data.sizes,
+                                 keep_weights=options.ledger is not None, reads_ledger=False)
+    sweeps.remove_weights(options.plots_dir, sweep.name, len(sweep.configs))
     for metric in ("saturation", "gradients", "updates"):
         plot_inside(watched, metric, options.plots_dir / f"diagnose_{metric}.png")
     shown = demonstrations(data, demonstrated)
@@ -380,7 +385,7 @@ def demonstrations_text(shown: dict) -> str:
 # Plots
 
 METRICS = {  # what each diagnostics plot shows: y label, and where in a look it is
-    "saturation": ("share of saturated units", "hidden", "saturated"),
+    "saturation": ("share of saturated outputs", "hidden", "saturated"),
     "gradients": ("weight gradient norm", "layers", "grad_norm"),
     "updates": ("log10(|update| / |weights|), mean since the last look", "layers",
                 "update_ratio"),
