@@ -3,6 +3,7 @@ batches, RowAdam makes SparseAdam's updates, and the ledger hands a run to each 
 it, trained once."""
 
 import dataclasses
+import functools
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ import mlp
 from workshop.records import Config, Ledger, Run, RunOptions, Sweep
 from workshop.runs import features, homework, sweeps
 from workshop.runs.batches import Batches
+from workshop.studies import diagnose
 from workshop.studies.beyond import RowAdam
 
 
@@ -107,3 +109,14 @@ def test_the_ledger_gives_a_run_without_what_was_watched_and_only_with_weights_a
         dataclasses.replace(run, inside=None)
     assert ledger.find(dataclasses.replace(trial, seed=2)) is None
     assert ledger.find(dataclasses.replace(trial, save_path="weights.pt")) is None
+
+
+def test_map_in_workers_gives_a_loops_results_in_order():
+    """Side by side in two worker processes, each item's result, in the items' order: here
+    XOR trained from five seeds, the same weights as one after another."""
+    seeds = range(5)
+    apart = sweeps.map_in_workers(functools.partial(diagnose.train_xor, width=2), seeds, 2)
+    for seed, model in zip(seeds, apart, strict=True):
+        alone = diagnose.train_xor(seed, width=2)
+        assert all(torch.equal(a, b) for a, b in zip(model.parameters(), alone.parameters(),
+                                                      strict=True))

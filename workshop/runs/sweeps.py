@@ -276,6 +276,17 @@ def _pool(context: multiprocessing.context.BaseContext, workers: int,
         return context.Pool(workers, _start_worker, setup)
 
 
+def map_in_workers(function: Callable, items: Sequence, workers: int | None = None) -> list:
+    """[function(item) for item in items], side by side in worker processes (one per CPU core
+    unless workers says), in the items' order; function and items must pickle."""
+    workers = min(workers or os.cpu_count() or 1, len(items))
+    if workers <= 1:
+        return [function(item) for item in items]
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    with _pool(context, workers, (None, context.Value("q", 0), os.getpid())) as pool:
+        return pool.map(function, items)
+
+
 def side_by_side(jobs: Sequence[Job], data: object, workers: int,
                  bar: tqdm) -> Iterator[tuple[int, Run]]:
     """(index, train_trial(jobs[index], data)) for every job as it finishes, with bar

@@ -22,6 +22,7 @@ project's own code.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -319,8 +320,8 @@ def _xor_from_random_starts(seeds: range, width: int) -> dict:
     many end with a dead unit (0 on all four inputs) or with every unit active on all four
     (the network is then linear on them, and XOR is not linear)."""
     numbers = {"seeds": len(seeds), "learned": 0, "dead_unit": 0, "linear": 0, "other": 0}
-    for seed in seeds:
-        model = train_xor(seed, width=width)
+    # Each start is thousands of tiny steps, all overhead: the starts go side by side.
+    for model in sweeps.map_in_workers(functools.partial(train_xor, width=width), seeds):
         with torch.no_grad():
             error = (model(XOR_X).squeeze(1) - XOR_Y).abs().max().item()
             active = model.activation(model.linears[0](XOR_X)) > 0  # (4 inputs, width units)
