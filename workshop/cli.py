@@ -192,10 +192,11 @@ def run_training(args: argparse.Namespace, sweeps: dict[str, Explore]) -> None:
 
 def draw_answers(args: argparse.Namespace) -> None:
     """The written answers' figures, in args.plots_dir."""
-    answers.visualize_activation_functions(args.plots_dir / "activation_functions.png")
-    answers.visualize_computation_graph(args.plots_dir / "computation_graph.png")
-    if args.command == "answers":
-        print(f"done; see {args.plots_dir}")
+    for name, draw in (("activation_functions", answers.visualize_activation_functions),
+                       ("computation_graph", answers.visualize_computation_graph)):
+        draw(args.plots_dir / f"{name}.png")
+    print(f"the written answers' figures: {args.plots_dir}/activation_functions.png and "
+          f"computation_graph.png")
 
 
 class Stopped(BaseException):
