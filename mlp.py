@@ -60,7 +60,7 @@ def load_data_mlp(source: str | os.PathLike | None = None, *,
     Each file is shuffled with the seed first (the files are sorted by label); dev is then the
     first dev_size reviews of the train file, train the next train_size, and test the first
     test_size reviews of the test file. source: where the reviews come from (default: the
-    bundled data/imdb/; see sources.read_imdb).
+    bundled data/imdb/; see workshop.data.read_imdb).
     """
     at_least = {"train": dev_size + train_size, "test": test_size}
     shuffled = {}
@@ -112,7 +112,7 @@ def tokenize(text: str) -> list[str]:
 def featurize(sentence: str, embeddings: WordVectors) -> torch.FloatTensor | None:
     """The mean vector of the sentence's tokens that have one, or None if none has.
 
-    embeddings: gensim's KeyedVectors, or sources.WordVectors (the same key_to_index, vectors).
+    embeddings: gensim's KeyedVectors, or workshop.data.WordVectors (the same attributes).
     """
     rows = [row for row in map(embeddings.key_to_index.get, tokenize(sentence)) if row is not None]
     if not rows:
@@ -142,8 +142,7 @@ def create_tensor_dataset(raw_data: dict, embeddings: WordVectors) -> TensorData
 def create_dataloader(dataset: TensorDataset, batch_size: int, shuffle: bool = True) -> DataLoader:
     """Batches of (inputs, labels), each cut from the dataset's tensors in one indexing step.
 
-    The shuffled order is drawn anew each epoch from torch's random number generator, so
-    torch.manual_seed fixes it.
+    The shuffled order is drawn anew each epoch from torch's generator: torch.manual_seed fixes it.
     """
     order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
     # batch_size=None: each list of indices from the BatchSampler goes to dataset[indices]
@@ -182,9 +181,8 @@ class SentimentClassifier(nn.Module):
         if str(activation).lower() not in by_name:
             raise ValueError(f"unknown activation {activation!r}; choose one of: "
                              f"{', '.join(ACTIVATIONS)}")
-        self.linears = nn.ModuleList(
-            nn.Linear(n_in, n_out) for n_in, n_out in itertools.pairwise(sizes)
-        )
+        self.linears = nn.ModuleList(nn.Linear(n_in, n_out)
+                                     for n_in, n_out in itertools.pairwise(sizes))
         self.activation = by_name[activation.lower()]()
         self.loss = nn.CrossEntropyLoss()
 
@@ -262,10 +260,9 @@ def train(model: SentimentClassifier, optimizer: torch.optim.Optimizer,
           on_epoch: Callable[[int], object] | None = None) -> Curves:
     """Train for num_epochs; return the per-epoch train losses and accuracies, then dev's.
 
-    The model ends with the weights of the epoch with the best dev accuracy, also saved to
-    save_path. A loss that becomes NaN or infinite stops training: the lists end with the last
-    finished epoch. progress: a bar over the epochs (in a terminal); on_epoch(epoch) is called
-    as each epoch finishes (the sweeps count them for their own bar).
+    The model ends with the weights of best_epoch, also saved to save_path. A loss that becomes
+    NaN or infinite stops training: the lists end with the last finished epoch. progress: a bar
+    over the epochs (in a terminal); on_epoch(epoch) is called as each epoch finishes.
     """
     curves = Curves([], [], [], [])
     best_weights = None
@@ -277,10 +274,8 @@ def train(model: SentimentClassifier, optimizer: torch.optim.Optimizer,
         if not (math.isfinite(train_loss) and math.isfinite(dev_loss)):
             print(f"the loss is not finite in epoch {epoch}: this run stops", file=sys.stderr)
             break
-        curves.train_losses.append(train_loss)
-        curves.train_accs.append(train_acc)
-        curves.dev_losses.append(dev_loss)
-        curves.dev_accs.append(dev_acc)
+        for curve, value in zip(curves, (train_loss, train_acc, dev_loss, dev_acc), strict=True):
+            curve.append(value)
         if best_epoch(curves.dev_accs) == epoch:
             best_weights = copy.deepcopy(model.state_dict())
         if on_epoch is not None:
@@ -312,9 +307,9 @@ def run_mlp(config: Mapping, embeddings: WordVectors, dev_dataset: TensorDataset
 
     config (a dict or the skeleton's EasyDict): hidden_dims, activation, lr, batch_size,
     num_epochs, and optionally num_classes (2), seed (SEED) and save_path. Beside it: where to
-    train (default DEVICE), how to show it (train's progress and on_epoch), and how batches are
-    cut (make_batches(dataset, batch_size, shuffle): the sweeps pass the same batches, cut
-    faster). Test is scored with the best-dev weights, and is NaN if no epoch finished.
+    train (default DEVICE), how to show it (train's progress and on_epoch), how to cut batches
+    (make_batches; the sweeps pass a faster one with the same batches). Test is scored with the
+    best-dev weights, and is NaN if no epoch finished.
     """
     for key in ("lr", "batch_size", "num_epochs"):
         if not config[key] > 0:
@@ -369,22 +364,16 @@ def _plot_seeds(ax, runs: Sequence, label: str, color: str | None = None,
                     alpha=0.6)
 
 
-def _legend(ax, seeds: int, names: bool = True,
-            thick: str = "the median of {seeds} seeds\n(by its mean over the epochs)",
-            panels: bool = False) -> None:
+def _legend(ax, seeds: int, names: bool = True, colour: str = "grey",
+            thick: str = "the median of {seeds} seeds\n(by its mean over the epochs)") -> None:
     """The legend, beside the axes so that it hides no data (names: of the lines drawn); with
-    several seeds, entries that say what the thick lines are (thick) and the thin ones; with
-    panels, in black (each panel draws them in its own colour) and the grey lines too."""
+    several seeds, entries in colour that say what the thick lines are (thick) and the thin."""
     handles = ax.get_legend_handles_labels()[0] if names else []
-    colour = "black" if panels else "grey"
     if seeds > 1:
         handles += [Line2D([], [], color=colour, linewidth=2, marker="o", markersize=3,
                            label=thick.format(seeds=seeds)),
                     Line2D([], [], color=colour, linewidth=0.8, alpha=0.6,
-                           label="each other seed" + (" (thin)" if panels else ""))]
-    if panels:
-        handles.append(Line2D([], [], color="lightgrey", linewidth=1,
-                              label="the other configurations'\nmedian seeds"))
+                           label="each other seed")]
     if handles:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
 
@@ -455,8 +444,7 @@ def visualize_configs(all_config_epoch_stats: Sequence, config_names: Sequence[s
     axes[0].set_ylim(ylim)
     for ax in axes[len(config_names):]:
         ax.set_visible(False)
-    fig.suptitle(title)
-    _legend(axes[columns - 1], seeds, names=False, panels=True,
-            thick="in each panel's colour:\nthe median of {seeds} seeds\n(by its mean over "
-                  "the epochs)")
+    fig.suptitle(f"{title} (grey: the other configurations' median seeds)")
+    _legend(axes[columns - 1], seeds, names=False, colour="black", thick="in each panel's "
+            "colour:\nthe median of {seeds} seeds\n(by its mean over the epochs)")
     _save(fig, save_fig_path)
