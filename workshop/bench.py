@@ -2,7 +2,7 @@
 straightforward completion of the homework and a floor of bare kernels.
 
     python -m workshop.bench            # the full homework data, about an hour on 2 cores
-    python -m workshop.bench --speed    # the speed targets alone, about half an hour
+    python -m workshop.bench --speed    # the speed targets alone, about 15 minutes a repeat
     python -m workshop.bench --quick    # a few hundred reviews: checks that it all runs
 
 Every row is measured in one run on one machine, the runs compared taken in turn; the README
